@@ -1,0 +1,85 @@
+"""`ftcalc finetune`, `ftcalc dft`, `ftcalc info`: argument parsing only; work is imported lazily."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("finetune", help="fine-tune CHGNet on DFT frames and write one model file",
+                       description="Fine-tune CHGNet on DFT frames (any format ase.io.read reads: extxyz, "
+                       "OUTCAR, vasprun.xml, ASE db). Defaults follow the seed paper.")
+    p.add_argument("data", nargs="+", help="files with DFT frames (energy eV, forces eV/Å, stress)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
+    p.add_argument("--base", default="0.3.0", help="pretrained CHGNet version or model file (default 0.3.0)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
+    p.add_argument("--freeze", default="paper",
+                   help="preset paper|readout|none, or comma-separated parameter-name prefixes")
+    p.add_argument("--no-stress", action="store_true", help="train without the stress loss")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--report", help="also write the run summary (split, history, test MAEs) as JSON")
+    p.set_defaults(func=_finetune)
+
+    p = sub.add_parser("dft", help="generate GPAW PBE-D3 reference frames of 2H-WS2/MoS2 (resumable)")
+    p.add_argument("compound", choices=["WS2", "MoS2"])
+    p.add_argument("-o", "--output", required=True, help="extxyz file to append to")
+    p.add_argument("-n", "--frames", type=int, default=40, help="total frames wanted in the file")
+    p.add_argument("--orthorhombic-every", type=int, default=5,
+                   help="every k-th frame is the 12-atom orthorhombic cell (0: never)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ecut", type=float, default=400.0, help="plane-wave cutoff, eV")
+    p.add_argument("--kpt-density", type=float, default=16.0,
+                   help="k_i = ceil(density * |b_i|), Å (16 gives 6x6x2 for 2H-WS2)")
+    p.add_argument("--max-displacement", type=float, default=0.15, help="Å")
+    p.add_argument("--max-strain", type=float, default=0.015, help="isotropic, fraction")
+    p.set_defaults(func=_dft)
+
+    p = sub.add_parser("info", help="show what a model file holds (base model, settings, data hash, MAEs)")
+    p.add_argument("model")
+    p.set_defaults(func=_info)
+
+
+def _finetune(args) -> int:
+    from . import fine_tune
+
+    freeze = args.freeze if args.freeze in ("paper", "readout", "none") else args.freeze.split(",")
+    result = fine_tune(args.data, args.output, base_model=args.base, epochs=args.epochs,
+                       batch_size=args.batch_size, learning_rate=args.lr, freeze=freeze,
+                       use_stress=False if args.no_stress else None, seed=args.seed,
+                       num_threads=args.threads, overwrite=args.overwrite)
+    if args.report:
+        result.save_json(args.report)
+    print(f"wrote {args.output}: {result.n_train} train / {result.n_val} val / {result.n_test} test frames, "
+          f"{result.frames_epochs_per_second:.2f} frame-epochs/s")
+    test = result.test_metrics
+    if test:
+        print(f"test MAE: E {1000 * test['energy_ev_per_atom']['mae']:.2f} meV/atom, "
+              f"F {test['forces_ev_per_a']['mae']:.4f} eV/Å (slope {test['forces_ev_per_a']['slope_origin']:.3f})"
+              + (f", σ {test['stress_gpa']['mae']:.3f} GPa" if "stress_gpa" in test else ""))
+    return 0
+
+
+def _dft(args) -> int:
+    from .dft import DFTSettings, generate
+
+    settings = DFTSettings(ecut_ev=args.ecut, kpt_density_angstrom=args.kpt_density)
+    generate(args.compound, args.output, args.frames, orthorhombic_every=args.orthorhombic_every,
+             seed=args.seed, settings=settings, max_strain=args.max_strain,
+             max_displacement=args.max_displacement)
+    return 0
+
+
+def _info(args) -> int:
+    import json
+
+    from .modelfile import read_model_file
+
+    _, meta = read_model_file(args.model)
+    show = {k: meta.get(k) for k in ("base_model", "config", "n_train", "n_val", "n_test",
+                                     "training_data_sha256", "element_reference_energies_ev",
+                                     "test_metrics", "versions") if k in meta}
+    print(json.dumps(show, indent=2))
+    return 0

@@ -1,0 +1,138 @@
+"""DFT frames for fine-tuning: reading any format ASE reads, and checking them.
+
+A frame is an ASE Atoms whose calculator (SinglePointCalculator, as
+``ase.io.read`` gives for extxyz, OUTCAR, vasprun.xml, ASE db) holds the DFT
+energy (eV), forces (eV/Å) and optionally stress (eV/Å³, ASE sign).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+
+class FrameError(ValueError):
+    """A frame that cannot be used for training; the message names it."""
+
+
+@dataclass
+class Frame:
+    atoms: Atoms
+    energy: float                  # eV, total
+    forces: np.ndarray             # eV/Å, (n, 3)
+    stress: np.ndarray | None      # eV/Å³, Voigt-6, ASE sign
+    magmoms: np.ndarray | None     # μB, (n,)
+    source: str                    # "file.extxyz:3" or "frame 3"
+
+
+@dataclass
+class FrameSet:
+    frames: list[Frame]
+    has_stress: bool
+    has_magmoms: bool
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def digest(self) -> str:
+        """sha256 over positions, cell, numbers and labels: identifies the training data."""
+        h = hashlib.sha256()
+        for fr in self.frames:
+            for arr in (fr.atoms.numbers, fr.atoms.positions, fr.atoms.cell.array, fr.forces,
+                        np.array([fr.energy]), fr.stress if fr.stress is not None else np.zeros(0)):
+                h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+
+def read_frames(paths: str | os.PathLike | Iterable[str | os.PathLike], index: str = ":") -> list[Atoms]:
+    """All frames of one or several files (extxyz, OUTCAR, vasprun.xml, ASE db, ...)."""
+    from ase.io import read
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    frames = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"DFT data file {path} not found")
+        try:
+            images = read(path, index=index)
+        except Exception as err:  # noqa: BLE001 - ASE raises many types for unreadable files
+            raise FrameError(f"{path}: cannot read frames ({type(err).__name__}: {err})") from err
+        images = images if isinstance(images, list) else [images]
+        for i, atoms in enumerate(images):
+            atoms.info.setdefault("source", f"{path}:{i}")
+        frames.extend(images)
+    return frames
+
+
+def _label(atoms: Atoms, name: str):
+    calc = atoms.calc
+    if calc is not None and name in getattr(calc, "results", {}):
+        return calc.results[name]
+    # extxyz written without a calculator keeps labels in info/arrays
+    for key in (name, f"REF_{name}", f"dft_{name}"):
+        if key in atoms.info:
+            return atoms.info[key]
+        if key in atoms.arrays:
+            return atoms.arrays[key]
+    return None
+
+
+def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None) -> FrameSet:
+    """Check every frame and collect its labels; raise FrameError naming the first bad frame."""
+    from chgnet.model.composition_model import AtomRef
+
+    if len(frames) == 0:
+        raise FrameError("no frames: the dataset is empty")
+    max_z = AtomRef().max_num_elements  # CHGNet knows H..Pu (Z <= 94)
+    checked = []
+    for i, atoms in enumerate(frames):
+        source = str(atoms.info.get("source", f"frame {i}"))
+        energy = _label(atoms, "energy")
+        forces = _label(atoms, "forces")
+        if energy is None or forces is None:
+            missing = " and ".join(n for n, v in (("energy", energy), ("forces", forces)) if v is None)
+            raise FrameError(f"{source}: no DFT {missing} (frames need energy and forces)")
+        forces = np.asarray(forces, dtype=float)
+        if forces.shape != (len(atoms), 3):
+            raise FrameError(f"{source}: forces have shape {forces.shape}, expected ({len(atoms)}, 3)")
+        stress = _label(atoms, "stress")
+        if stress is not None:
+            stress = np.asarray(stress, dtype=float)
+            if stress.shape == (3, 3):
+                from ase.stress import full_3x3_to_voigt_6_stress
+
+                stress = full_3x3_to_voigt_6_stress(stress)
+        magmoms = _label(atoms, "magmoms")
+        for name, value in (("energy", energy), ("forces", forces), ("stress", stress), ("magmoms", magmoms)):
+            if value is not None and not np.all(np.isfinite(np.asarray(value, dtype=float))):
+                raise FrameError(f"{source}: {name} contains NaN or inf")
+        bad = sorted({s for s, z in zip(atoms.get_chemical_symbols(), atoms.numbers) if z > max_z or z < 1})
+        if bad:
+            raise FrameError(f"{source}: element(s) {', '.join(bad)} unknown to CHGNet (it covers H to Pu)")
+        if not atoms.pbc.all() or atoms.cell.volume <= 0:
+            raise FrameError(f"{source}: CHGNet needs a periodic 3D cell (pbc={atoms.pbc.tolist()})")
+        checked.append(Frame(atoms, float(energy), forces, stress,
+                             None if magmoms is None else np.asarray(magmoms, dtype=float), source))
+    with_stress = [f.stress is not None for f in checked]
+    if use_stress is None:
+        if any(with_stress) and not all(with_stress):
+            missing = [f.source for f in checked if f.stress is None]
+            raise FrameError(
+                f"stress is present in {sum(with_stress)} frames and absent in {len(missing)} "
+                f"(first without: {missing[0]}); pass use_stress=False to train without stress"
+            )
+        use_stress = all(with_stress)
+    elif use_stress and not all(with_stress):
+        missing = next(f.source for f in checked if f.stress is None)
+        raise FrameError(f"{missing}: no stress, but use_stress=True")
+    has_magmoms = all(f.magmoms is not None for f in checked)
+    return FrameSet(checked, has_stress=bool(use_stress), has_magmoms=has_magmoms,
+                    sources=[f.source for f in checked])
