@@ -343,8 +343,8 @@ def test_python_exception_in_lmp_executable(plugin, tmp_path):
 
 
 @pytest.mark.parametrize("deck, message", [
-    ("pair_style ase emt\npair_coeff * * Cu", "type(s) 2 have no element"),
-    ("pair_style ase emt\npair_coeff * * Cu NULL", "type(s) 2 have no element"),
+    ("pair_style ase emt\npair_coeff * * Cu", "with 2 element names"),
+    ("pair_style ase emt\npair_coeff * * Cu NULL", r"type\(s\) 2 have no element"),
     ("pair_style ase emt\npair_coeff * * Cu Xx", "unknown element"),
     ("pair_style ase no_such_spec_xyz\n", "unknown calculator spec"),
 ])
