@@ -308,7 +308,7 @@ def fine_tune(
                "lr": optimizer.param_groups[0]["lr"]}
         row.update({f"val_{k}_mae": v["mae"] for k, v in val.items()})
         history.append(row)
-        if val:
+        if val and progress:
             bar.write(f"epoch {epoch + 1}/{epochs}: loss {row['train_loss']:.4g}, val MAE "
                       f"E {1000 * row['val_energy_ev_per_atom_mae']:.2f} meV/atom, "
                       f"F {row['val_forces_ev_per_a_mae']:.4f} eV/Å"

@@ -1,0 +1,49 @@
+"""`ftcalc speed` (and later `ftcalc bench ...`): argument parsing only."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("speed", help="time ase_ftcalc against upstream CHGNet (inference and fine-tuning)",
+                       description="Forces-only call on a 384-atom 2H-WS2 supercell, upstream "
+                       "CHGNetCalculator vs FTCalculator in one run; with --finetune also fine-tuning "
+                       "frames·epochs/s vs chgnet.trainer.Trainer on the bundled WS2 frames.")
+    p.add_argument("--repeat", default="8,8,1", help="supercell of the 6-atom cell (default 8,8,1: 384 atoms)")
+    p.add_argument("--calls", type=int, default=5, help="timed calls per calculator")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--finetune", action="store_true", help="also time fine-tuning")
+    p.add_argument("--frames", help="DFT frames for --finetune (default: bundled WS2)")
+    p.add_argument("--json", help="write results here")
+    p.set_defaults(func=_speed)
+
+
+def _speed(args) -> int:
+    import json
+
+    from .speed import finetune_speed, inference_speed
+
+    repeat = tuple(int(x) for x in args.repeat.split(","))
+    inf = inference_speed(repeat, repeats=args.calls, threads=args.threads)
+    print(f"forces-only call, {inf.n_atoms} atoms, {inf.threads} thread(s), median of {inf.repeats}:")
+    print(f"  upstream CHGNetCalculator {inf.upstream_seconds:.3f} s")
+    print(f"  ase_ftcalc FTCalculator   {inf.ftcalc_seconds:.3f} s")
+    print(f"  speed-up {inf.ratio:.2f}x   (max |ΔF| {inf.max_force_diff_ev_per_a:.1e} eV/Å, "
+          f"|ΔE| {inf.energy_diff_ev_per_atom:.1e} eV/atom)")
+    out = {"inference": inf.__dict__}
+    if args.finetune:
+        from ase_ftcalc.frames import read_frames
+
+        from ase_ftcalc.data import bundled_frames
+
+        frames = read_frames(args.frames) if args.frames else bundled_frames("WS2")
+        ft = finetune_speed(frames, threads=args.threads)
+        print(f"fine-tuning {ft.n_frames} frames, {ft.epochs} epochs, batch {ft.batch_size}:")
+        print(f"  upstream Trainer {ft.upstream_seconds:.1f} s ({ft.upstream_frames_epochs_per_second:.2f} frame-epochs/s)")
+        print(f"  ase_ftcalc       {ft.ftcalc_seconds:.1f} s ({ft.ftcalc_frames_epochs_per_second:.2f} frame-epochs/s)")
+        print(f"  speed-up {ft.ratio:.2f}x")
+        out["finetune"] = ft.__dict__
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2)
+    return 0
