@@ -429,3 +429,43 @@ def test_cli_build_prints_plugin(plugin):
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(plugin)
+
+
+def test_hybrid_overlay_with_ilp_tmd(plugin):
+    """hybrid/overlay ase (intralayer stand-in) + ilp/tmd on bulk 2H-MoS2 == the two parts."""
+    from ase.calculators.lammps import Prism
+    from ase.calculators.lj import LennardJones
+
+    from lammps_plugin.calculators import LayeredTMDCalculator, potential_path, tmd_layers
+
+    from ase_ftcalc.dft import bulk_2h
+
+    atoms = bulk_2h("MoS2")
+    atoms.rattle(0.02, seed=5)
+    ilp = atoms.copy()
+    ilp.calc = LayeredTMDCalculator(intralayer=False)
+    e_ilp, f_ilp, s_ilp = ilp.get_potential_energy(), ilp.get_forces(), ilp.get_stress()
+    elements = ilp.calc.elements_per_type
+    lj = LennardJones(sigma=2.6, epsilon=0.02, rc=6.0, smooth=True)
+    ref = atoms.copy()
+    ref.calc = lj
+    e_lj, f_lj, s_lj = ref.get_potential_energy(), ref.get_forces(), ref.get_stress()
+
+    register_calculator(LennardJones(sigma=2.6, epsilon=0.02, rc=6.0, smooth=True), "lj_ase")
+    lmp = open_lammps()
+    lmp.commands_string("units metal\natom_style full\natom_modify map array sort 0 0")
+    layer, role = tmd_layers(atoms)
+    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
+    LayeredTMDCalculator._create(lmp, atoms, elements, layer, role, prism)
+    lmp.commands_string(
+        "pair_style hybrid/overlay ase lj_ase ilp/tmd 16.0\n"
+        f"pair_coeff * * ase {' '.join(elements)}\n"
+        f"pair_coeff * * ilp/tmd {potential_path('TMD.ILP')} {' '.join(elements)}")
+    pe, f, press, *_ = lammps_state(lmp, len(atoms))
+    f = prism.vector_to_ase(f)
+    s = -press / lmp.extract_global("nktv2p")  # Voigt, LAMMPS frame == ASE frame here (hexagonal cell)
+    assert abs(e_ilp) > 1e-3
+    assert abs(pe - (e_lj + e_ilp)) < 1e-6
+    assert np.abs(f - (f_lj + f_ilp)).max() < 1e-6
+    assert np.abs(s - (s_lj + s_ilp)).max() < 1e-8
+    lmp.close()
