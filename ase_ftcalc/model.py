@@ -60,17 +60,36 @@ def load_model(model: str | Path | torch.nn.Module = "0.3.0", device: str = "cpu
     return net, meta
 
 
-def atoms_to_graph(net, atoms, graph_id=None):
-    """Crystal graph of an ASE Atoms (CHGNet's own converter, same neighbour set)."""
-    from pymatgen.io.ase import AseAtomsAdaptor
+def atoms_to_graph(net, atoms, graph_id=None, *, builder: str = "numpy"):
+    """Crystal graph of an ASE Atoms with the network's cutoffs.
 
+    ``builder="numpy"`` (default): :func:`ase_ftcalc.graph.atoms_to_crystal_graph`,
+    a vectorised build of the same graph (same neighbour set, same pairing and
+    angles; edge order may differ), tens of times faster.  ``builder="upstream"``:
+    CHGNet's own ``CrystalGraphConverter`` via a pymatgen Structure.
+    """
     if not atoms.pbc.all():
         raise ValueError(
             "CHGNet needs a periodic cell in all three directions "
             f"(pbc={atoms.pbc.tolist()}); add vacuum and set pbc=True"
         )
-    structure = AseAtomsAdaptor.get_structure(atoms)
-    return net.graph_converter(structure, graph_id=graph_id)
+    converter = net.graph_converter
+    if builder == "upstream":
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        structure = AseAtomsAdaptor.get_structure(atoms)
+        return converter(structure, graph_id=graph_id)
+    if builder != "numpy":
+        raise ValueError(f"unknown graph builder {builder!r}; use 'numpy' or 'upstream'")
+    from .graph import atoms_to_crystal_graph
+
+    return atoms_to_crystal_graph(
+        atoms,
+        atom_graph_cutoff=converter.atom_graph_cutoff,
+        bond_graph_cutoff=converter.bond_graph_cutoff,
+        graph_id=graph_id,
+        on_isolated_atoms=converter.on_isolated_atoms,
+    )
 
 
 def predict_graphs(net, graphs: Sequence, *, forces: bool = True, stress: bool = False,
