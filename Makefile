@@ -33,7 +33,8 @@ demo: $(STAMP)
 	$(VENV)/bin/ftcalc demo
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -x -q --timeout=1200 tests
+	$(VENV)/bin/ftcalc lammps build
+	$(VENV)/bin/python -m pytest -q --timeout=1200 tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info
