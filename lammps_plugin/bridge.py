@@ -48,10 +48,19 @@ def resolve_calculator(spec: str):
     return calculator_from_spec(spec)
 
 
-def default_threads() -> int:
+def default_threads(embedded: bool = True) -> int:
+    """Torch threads when ``pair_style ase`` gives no ``threads N``.
+
+    $ASE_FTCALC_THREADS if set; else, inside a plain ``lmp`` run, all cores
+    this process may use (LAMMPS start-up has reset torch to one thread); else
+    0 = leave torch alone (the Python host owns the setting, and
+    :func:`lammps_plugin.open_lammps` restores it after LAMMPS start-up).
+    """
     env = os.environ.get("ASE_FTCALC_THREADS")
     if env:
         return max(1, int(env))
+    if not embedded:
+        return 0
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
@@ -111,7 +120,7 @@ class PairBridge:
     def __init__(self, calc, threads: int = -1, embedded: bool = False, spec: str = ""):
         self.calc = calc
         self.spec = spec
-        self.threads = default_threads() if threads is None or threads < 0 else threads
+        self.threads = default_threads(embedded) if threads is None or threads < 0 else threads
         self.embedded = embedded
         self.elements: list[str | None] = []  # per LAMMPS type (index 0 unused)
         self.atoms = None

@@ -151,7 +151,7 @@ def attach_fix_external(lmp, calc, elements, fix_id: str = "ase", group: str = "
     if len(elements) != ntypes:
         raise ValueError(f"{len(elements)} element(s) given for {ntypes} atom type(s)")
     bridge = FixExternalBridge(lmp, calc, elements, fix_id,
-                               default_threads() if threads is None else threads)
+                               default_threads(embedded=False) if threads is None else threads)
     lmp.command(f"fix {fix_id} {group} external pf/callback 1 1")
     lmp.command(f"fix_modify {fix_id} energy yes virial yes")
     lmp.set_fix_external_callback(fix_id, bridge, None)

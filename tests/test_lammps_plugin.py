@@ -155,6 +155,24 @@ def test_threads_option_sets_torch(plugin):
     torch.set_num_threads(1)
 
 
+def test_open_lammps_restores_torch_threads(plugin):
+    """LAMMPS start-up resets OpenMP/torch to 1 thread; open_lammps puts the old count back,
+    and pair_style ase without 'threads' leaves it alone in a Python-driven run."""
+    import torch
+
+    torch.set_num_threads(2)
+    try:
+        lmp = open_lammps()
+        assert torch.get_num_threads() == 2
+        register_calculator(EMT(), "emt_threads_default")
+        setup(lmp, cu_cubic())
+        lmp.commands_string("pair_style ase emt_threads_default\npair_coeff * * Cu\nrun 0")
+        assert torch.get_num_threads() == 2
+        lmp.close()
+    finally:
+        torch.set_num_threads(1)
+
+
 def test_hybrid_overlay_sums_parts(plugin):
     """pair_style hybrid/overlay ase + lj/cut == ase alone + lj/cut alone (E, F, P)."""
     atoms = cu_triclinic()
@@ -468,4 +486,28 @@ def test_hybrid_overlay_with_ilp_tmd(plugin):
     assert abs(pe - (e_lj + e_ilp)) < 1e-6
     assert np.abs(f - (f_lj + f_ilp)).max() < 1e-6
     assert np.abs(s - (s_lj + s_ilp)).max() < 1e-8
+    lmp.close()
+
+
+def test_box_relax_minimize_matches_ase_cell_filter(plugin):
+    """fix box/relax + minimize through pair_style ase ends where ASE's FrechetCellFilter does."""
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+
+    atoms = bulk("Cu", "fcc", a=3.50, cubic=True)
+    atoms.rattle(0.05, seed=11)
+    ase_relaxed = atoms.copy()
+    ase_relaxed.calc = EMT()
+    BFGS(FrechetCellFilter(ase_relaxed), logfile=None).run(fmax=1e-5, steps=500)
+
+    register_calculator(EMT(), "emt_relax")
+    lmp = open_lammps()
+    setup(lmp, atoms)
+    lmp.commands_string("pair_style ase emt_relax\npair_coeff * * Cu\n"
+                        "fix relax all box/relax tri 0.0 vmax 0.001\nmin_style cg\n"
+                        "minimize 0 1e-10 5000 20000")
+    de = abs(lmp.get_thermo("pe") - ase_relaxed.get_potential_energy())
+    dv = abs(lmp.get_thermo("vol") - ase_relaxed.get_volume())
+    print(f"box/relax vs FrechetCellFilter: dE={de:.1e} eV dV={dv:.1e} A^3")
+    assert de < 1e-6 and dv < 1e-3
     lmp.close()
