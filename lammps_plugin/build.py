@@ -44,14 +44,13 @@ def cache_root() -> Path:
 
 
 def libpython_path() -> str:
-    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    """The shared libpython of this interpreter (the plain-`lmp` route dlopen()s it)."""
+    libdir = Path(sysconfig.get_config_var("LIBDIR") or "")
     for name in (sysconfig.get_config_var("INSTSONAME"), sysconfig.get_config_var("LDLIBRARY")):
-        if name and name.endswith(tuple(f".so{s}" for s in ("", ".1", ".1.0"))) or (name and ".so" in name):
-            path = Path(libdir) / name
-            if path.exists():
-                return str(path)
+        if name and ".so" in name and (libdir / name).exists():
+            return str(libdir / name)
     ver = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return f"libpython{ver}.so.1.0"  # let the dynamic loader search
+    return f"libpython{ver}.so.1.0"  # static Python: let the dynamic loader search
 
 
 def python_paths() -> list[str]:
@@ -146,8 +145,8 @@ def is_built() -> bool:
     if not (plugin_path().exists() and stamp.exists()):
         return False
     try:
-        compiler = json.loads(stamp.read_text()).get("compiler", "")
-        return json.loads(stamp.read_text()).get("fingerprint") == _fingerprint(config_header(), compiler)
+        info = json.loads(stamp.read_text())
+        return info.get("fingerprint") == _fingerprint(config_header(), info.get("compiler", ""))
     except (OSError, ValueError):
         return False
 

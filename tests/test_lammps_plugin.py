@@ -198,6 +198,22 @@ def test_hybrid_overlay_sums_parts(plugin):
     assert np.abs(p - (p1 + p2)).max() < 1e-6
 
 
+def test_per_atom_energy(plugin):
+    atoms = cu_triclinic()
+    register_calculator(EMT(), "emt_peratom")
+    lmp = open_lammps()
+    setup(lmp, atoms)
+    lmp.commands_string("pair_style ase emt_peratom\npair_coeff * * Cu\ncompute pea all pe/atom\n"
+                        "thermo_style custom step pe\nrun 0")
+    ref = atoms.copy()
+    ref.calc = EMT()
+    tag = lmp.numpy.extract_atom("id")[:len(atoms)]
+    pea = np.array(lmp.numpy.extract_compute("pea", 1, 1)[:len(atoms)])[np.argsort(tag)]
+    assert np.abs(pea - ref.get_potential_energies()).max() < 1e-10
+    assert abs(pea.sum() - lmp.get_thermo("pe")) < 1e-10
+    lmp.close()
+
+
 def test_md_energy_conserved(plugin):
     atoms = cu_cubic()
     register_calculator(EMT(), "emt_md")
@@ -372,6 +388,17 @@ def test_configuration_errors(plugin, deck, message):
     setup(lmp, atoms, ["Cu", "Ag"])  # two atom types, only Cu atoms
     with pytest.raises(Exception, match=message):
         lmp.commands_string(deck + "\nrun 0")
+    lmp.close()
+
+
+def test_per_atom_virial_is_a_clear_error(plugin):
+    register_calculator(EMT(), "emt_vatom")
+    lmp = open_lammps()
+    setup(lmp, cu_cubic())
+    lmp.commands_string("pair_style ase emt_vatom\npair_coeff * * Cu\ncompute s all stress/atom NULL\n"
+                        "compute t all reduce sum c_s[1]\nthermo_style custom step c_t")
+    with pytest.raises(Exception, match="per-atom virials"):
+        lmp.command("run 0")
     lmp.close()
 
 

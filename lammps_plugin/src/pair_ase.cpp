@@ -393,6 +393,8 @@ class PairASE : public Pair {
     if (py.ready && py.IsInitialized() && !(py.IsFinalizing && py.IsFinalizing())) {
       GIL gil;
       py.DecRef(bridge);
+      // the embedded interpreter is never finalized (torch does not survive it): flush now
+      if (py.embedded) py.RunString("import sys\nfor _s in (sys.stdout, sys.stderr):\n    _s and _s.flush()\n", nullptr);
     }
     bridge = nullptr;
   }
