@@ -95,7 +95,8 @@ def config_header() -> str:
 
 def plugin_dir() -> Path:
     """Folder of the plugin for this LAMMPS version and this Python environment."""
-    key = hashlib.sha256(f"{sys.executable}\n{sys.prefix}\n{sys.version}".encode()).hexdigest()[:10]
+    # the environment, not the interpreter's name: `python` and `python3` of one venv share it
+    key = hashlib.sha256(f"{os.path.realpath(sys.prefix)}\n{sys.version}".encode()).hexdigest()[:10]
     tag = f"py{sys.version_info.major}{sys.version_info.minor}-{key}"
     return cache_root() / lammps_version() / tag
 
