@@ -129,7 +129,7 @@ def elastic(calculators, atoms, *, relaxed_ion: bool = True, max_strain: float =
     calculators = calculator_set(calculators)
     reference_gpa = dict(reference_gpa or {})
     family = family or crystal_family(atoms)
-    result = ElasticResult(formula=atoms.get_chemical_formula(), family=family, relaxed_ion=relaxed_ion,
+    result = ElasticResult(formula=atoms.get_chemical_formula("metal"), family=family, relaxed_ion=relaxed_ion,
                            max_strain=max_strain, n_steps=n_steps, reference_gpa=reference_gpa)
     for name, calc in calculators.items():
         t0 = time.perf_counter()

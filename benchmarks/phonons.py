@@ -33,6 +33,11 @@ def _phonopy_atoms(atoms):
                         scaled_positions=atoms.get_scaled_positions(), masses=atoms.get_masses())
 
 
+def _frequencies_thz(phonon, qpoints) -> np.ndarray:
+    """Frequencies (THz), one row per q-point (fractional, reciprocal basis of phonopy's primitive cell)."""
+    return np.asarray(phonon.run_qpoints(np.asarray(qpoints, float)).frequencies)
+
+
 def auto_supercell(atoms, min_length: float = 10.0) -> list[int]:
     """Diagonal supercell with every periodic length (distance between opposite faces) >= min_length Å."""
     heights = atoms.cell.volume / np.linalg.norm(np.cross(atoms.cell[[1, 2, 0]], atoms.cell[[2, 0, 1]]), axis=1)
@@ -85,18 +90,18 @@ def phonopy_for(calc, atoms, *, supercell=None, distance: float = 0.01, symmetri
 def gamma_modes(phonon, degeneracy_tolerance: float | None = 1e-3) -> list[dict]:
     """Γ modes: frequency (THz, cm⁻¹), degeneracy and phonopy's irrep label (None where not found)."""
     try:
-        irreps = phonon.set_irreps([0, 0, 0], degeneracy_tolerance=degeneracy_tolerance)
+        irreps = phonon.run_irreps([0, 0, 0], degeneracy_tolerance=degeneracy_tolerance)
         freqs = np.asarray(irreps.frequencies)
         sets = irreps.band_indices
         labels = getattr(irreps, "_ir_labels", None)  # phonopy keeps the labels private
     except Exception:  # noqa: BLE001 - irreps can fail for odd symmetry; frequencies still count
-        freqs = phonon.get_frequencies([0, 0, 0])
+        freqs = _frequencies_thz(phonon, [[0, 0, 0]])[0]
         sets, labels = [[i] for i in range(len(freqs))], None
     modes = []
     for k, band_set in enumerate(sets):
         f = float(np.mean(freqs[list(band_set)]))
         modes.append({"frequency_thz": f, "frequency_cm1": f * THZ_TO_CM1, "degeneracy": len(band_set),
-                      "band_indices": [int(b) for b in band_set],
+                      "band_indices": [int(b) for b in band_set], "acoustic": max(band_set) < 3,
                       "label": (labels[k] if labels is not None and labels[k] else None)})
     return modes
 
@@ -162,8 +167,7 @@ class PhononResult(JSONResult):
 
 def _bands(phonon, cell, path: str | None, npoints: int):
     bp = cell.bandpath(path=path, npoints=npoints)
-    phonon.run_qpoints(bp.kpts)
-    freqs = np.asarray(phonon.get_qpoints_dict()["frequencies"])
+    freqs = _frequencies_thz(phonon, bp.kpts)
     x, special_x, labels = bp.get_linear_kpoint_axis()
     return bp.path, {"x": x, "special_x": special_x, "special_labels": labels, "qpoints": bp.kpts,
                      "frequencies_thz": freqs}
@@ -184,7 +188,7 @@ def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax
     from tqdm.auto import tqdm
 
     calculators = calculator_set(calculators)
-    result = PhononResult(formula=atoms.get_chemical_formula(), path=path or atoms.cell.bandpath(npoints=0).path,
+    result = PhononResult(formula=atoms.get_chemical_formula("metal"), path=path or atoms.cell.bandpath(npoints=0).path,
                           reference_gamma_cm1=reference_gamma_cm1,
                           reference_file=str(reference_phonopy) if reference_phonopy else None)
     if reference_phonopy is not None:
@@ -192,7 +196,7 @@ def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax
         from ase.cell import Cell
 
         _, bands = _bands(ref, Cell(ref.primitive.cell), result.path, npoints)
-        result.reference = {"gamma_frequencies_cm1": np.asarray(ref.get_frequencies([0, 0, 0])) * THZ_TO_CM1,
+        result.reference = {"gamma_frequencies_cm1": _frequencies_thz(ref, [[0, 0, 0]])[0] * THZ_TO_CM1,
                             "bands": bands}
     for name, calc in tqdm(calculators.items(), desc="phonons", disable=not progress):
         t0 = time.perf_counter()
@@ -208,16 +212,16 @@ def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax
             modes = gamma_modes(phonon)
             phonon.run_mesh(list(mesh), is_gamma_center=True)
             phonon.run_total_dos()
-            dos = phonon.get_total_dos_dict()
+            dos = phonon.total_dos
         except Exception as err:  # noqa: BLE001 - recorded, the other calculators still run
             result.calculators[name] = {"error": f"{type(err).__name__}: {err}"}
             continue
-        gamma_cm1 = np.asarray(phonon.get_frequencies([0, 0, 0])) * THZ_TO_CM1
+        gamma_cm1 = _frequencies_thz(phonon, [[0, 0, 0]])[0] * THZ_TO_CM1
         res = {"supercell": np.asarray(phonon.supercell_matrix).tolist(),
                "n_displacements": len(phonon.displacements), "relaxation": info,
                "lattice": dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), work.cell.cellpar())),
                "gamma_modes": modes, "gamma_frequencies_cm1": gamma_cm1, "bands": bands,
-               "dos": {"frequency_thz": dos["frequency_points"], "total_dos": dos["total_dos"]},
+               "dos": {"frequency_thz": dos.frequency_points, "total_dos": dos.dos},
                "min_frequency_thz": float(bands["frequencies_thz"].min()), "comparison": {},
                "reused_forces": reused}
         if reference_gamma_cm1 is not None:
@@ -264,6 +268,9 @@ def plot_phonons(result: PhononResult, path=None, *, unit: str = "cm-1", with_do
     for (name, bands), color in zip(series, colors):
         x = np.interp(np.asarray(bands["x"]), np.asarray(bands["special_x"]), base_sx)
         freqs = np.asarray(bands["frequencies_thz"]) * scale
+        breaks = np.flatnonzero(np.diff(x) == 0) + 1  # path jumps (e.g. "L,M"): no line across
+        x = np.insert(x, breaks, np.nan)
+        freqs = np.insert(freqs, breaks, np.nan, axis=0)
         style = "k--" if name == "reference" else "-"
         lines = ax.plot(x, freqs, style, lw=1.0, color=None if name == "reference" else color)
         lines[0].set_label(name)
@@ -273,8 +280,15 @@ def plot_phonons(result: PhononResult, path=None, *, unit: str = "cm-1", with_do
     for sx in base_sx:
         ax.axvline(sx, color="0.7", lw=0.6)
     ax.axhline(0, color="0.5", lw=0.6)
-    labels = [("Γ" if lab == "G" else lab) for lab in base["special_labels"]]
-    ax.set_xticks(base_sx, labels)
+    ticks, labels = [], []
+    for sx, lab in zip(base_sx, base["special_labels"]):
+        lab = "Γ" if lab == "G" else lab
+        if ticks and np.isclose(sx, ticks[-1]):
+            labels[-1] += "|" + lab
+        else:
+            ticks.append(sx)
+            labels.append(lab)
+    ax.set_xticks(ticks, labels)
     ax.set_xlim(base_sx[0], base_sx[-1])
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="upper right")

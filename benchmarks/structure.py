@@ -150,7 +150,7 @@ def structure(calculators, atoms, *, reference: dict | None = None, fmax: float 
         out[name] = {"parameters": params, "relaxation": info, "comparison": compare(params, reference)}
         structures[name] = {"cell": relaxed.cell.array.copy(), "positions": relaxed.positions.copy(),
                             "numbers": relaxed.numbers.copy()}
-    return StructureResult(formula=atoms.get_chemical_formula(), initial=structure_parameters(atoms, layered),
+    return StructureResult(formula=atoms.get_chemical_formula("metal"), initial=structure_parameters(atoms, layered),
                            reference=reference, calculators=out, relaxed_structures=structures)
 
 
