@@ -268,9 +268,16 @@ def _phonons(args) -> int:
         if "error" in res:
             print(f"  {name}: failed: {res['error']}")
             continue
-        modes = ", ".join(f"{m['label'] or ('acoustic' if m['acoustic'] else '?')} {m['frequency_cm1']:.1f}" for m in res["gamma_modes"])
+        modes = ", ".join(("acoustic " if m["acoustic"] else "") + f"{m['label'] or '?'} {m['frequency_cm1']:.1f}"
+                          for m in res["gamma_modes"])
         print(f"  {name}: Γ modes (cm⁻¹): {modes}")
-        if "gamma" in res["comparison"]:
-            print(f"    vs reference Γ: MAE {res['comparison']['gamma']['mae_cm1']:.1f} cm⁻¹")
+        gamma = res["comparison"].get("gamma")
+        if gamma:
+            for row in gamma["modes"]:
+                if row.get("value_cm1") is not None:
+                    print(f"    {row['label'] or '':<8} reference {row['reference_cm1']:.1f}  {row['mode_label'] or '?'} "
+                          f"{row['value_cm1']:.1f} cm⁻¹ ({row['difference_cm1']:+.1f})")
+            print("    vs reference Γ: " + (f"MAE {gamma['mae_cm1']:.1f} cm⁻¹" if gamma["mae_cm1"] is not None
+                                            else "no optical mode to compare"))
     _write(out, "phonons", result, result.gamma_table(), plot_phonons(result))
     return 0
