@@ -276,7 +276,8 @@ def _phonons(args) -> int:
             for row in gamma["modes"]:
                 if row.get("value_cm1") is not None:
                     print(f"    {row['label'] or '':<8} reference {row['reference_cm1']:.1f}  {row['mode_label'] or '?'} "
-                          f"{row['value_cm1']:.1f} cm⁻¹ ({row['difference_cm1']:+.1f})")
+                          f"{row['value_cm1']:.1f} cm⁻¹ ({row['difference_cm1']:+.1f})"
+                          + ("" if row["label_matched"] or row["label"] is None else "  [no mode with this irrep]"))
             print("    vs reference Γ: " + (f"MAE {gamma['mae_cm1']:.1f} cm⁻¹" if gamma["mae_cm1"] is not None
                                             else "no optical mode to compare"))
     _write(out, "phonons", result, result.gamma_table(), plot_phonons(result))

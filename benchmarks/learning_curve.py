@@ -10,7 +10,8 @@ The default split of a frame file is by index — frame i is a test frame when
 ``i % test_every == 0`` — so it stays the same while a DFT generator appends
 frames.  With ``cache_dir`` every fine-tuned model (``n<N>_seed<s>.pt``) and
 its test metrics (``n<N>_seed<s>.json``) are kept; a re-run reuses them, and an
-interrupted fine-tuning resumes from its checkpoint.
+interrupted fine-tuning resumes from its checkpoint.  The files live in a
+sub-folder of ``cache_dir`` named by a hash of the frames, split and settings.
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ class LearningCurveResult(JSONResult):
     fine_tune_settings: dict
     base: dict = field(default_factory=dict)     # metric -> parity stats of the base model (N = 0)
     runs: list = field(default_factory=list)     # {"n", "seed", "train_indices", "metrics", "reused", "seconds", ...}
+    cache_dir: str | None = None
     aggregate: list = field(default_factory=list)  # per N and metric: mean/std/min/max of MAE and slopes
 
     def table(self) -> list[dict]:
@@ -139,23 +141,20 @@ def learning_curve(frames, *, sizes=DEFAULT_SIZES, seeds=(0, 1, 2), test_every: 
     seeds = [int(s) for s in seeds]
     test = [frames[i] for i in test_indices]
     settings = {"epochs": epochs, "base_model": str(base_model), **(fine_tune_kwargs or {})}
-    cache = Path(cache_dir) if cache_dir else None
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
+    cache = None
+    if cache_dir:
+        # one sub-folder per (frames, split, settings): more frames appended to a file or other
+        # settings start a fresh curve instead of mixing with finished runs
         manifest = {"frames_sha256": frames_digest(frames), "pool": [int(i) for i in pool],
                     "test": test_indices, "fine_tune_settings": jsonable(settings)}
-        mpath = cache / "manifest.json"
-        if mpath.exists():
-            old = json.loads(mpath.read_text())
-            if old != manifest:
-                # more frames appended to the file, other settings...: finished runs cannot be reused
-                raise ValueError(f"{cache} holds a learning curve of other frames or settings; "
-                                 "use another cache_dir or remove it")
-        else:
-            mpath.write_text(json.dumps(manifest, indent=2))
+        key = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+        cache = Path(cache_dir) / key
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
     result = LearningCurveResult(n_pool=len(pool), n_test=len(test), test_indices=test_indices, sizes=sizes,
                                  seeds=seeds, fine_tune_settings=jsonable(settings))
+    result.cache_dir = str(cache) if cache else None
     if include_base:
         base_json = cache / "base.json" if cache else None
         if base_json is not None and base_json.exists():

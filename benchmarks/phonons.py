@@ -101,7 +101,7 @@ def gamma_modes(phonon, degeneracy_tolerance: float | None = 1e-3) -> list[dict]
     for k, band_set in enumerate(sets):
         f = float(np.mean(freqs[list(band_set)]))
         modes.append({"frequency_thz": f, "frequency_cm1": f * THZ_TO_CM1, "degeneracy": len(band_set),
-                      "band_indices": [int(b) for b in band_set], "acoustic": max(band_set) < 3,
+                      "band_indices": [int(b) for b in band_set], "acoustic": min(band_set) < 3,
                       "label": (labels[k] if labels is not None and labels[k] else None)})
     return modes
 
@@ -117,7 +117,9 @@ def compare_gamma(modes: list[dict], reference) -> dict:
     """Match reference Γ frequencies (cm⁻¹; dict label -> value or list) to computed optical modes.
 
     A labelled reference is matched to the nearest unused mode with the same irrep
-    label when phonopy found labels, otherwise to the nearest unused mode.
+    label; without such a mode to the nearest unlabelled (then any) unused mode,
+    and the row says ``label_matched: False``.  Modes degenerate with the
+    acoustic bands (e.g. rigid-layer modes of decoupled layers) are not matched.
     """
     optical = [m for m in modes if min(m["band_indices"]) >= 3]  # bands 0-2 are acoustic at Γ
     if isinstance(reference, dict):
@@ -127,17 +129,19 @@ def compare_gamma(modes: list[dict], reference) -> dict:
     used, rows = set(), []
     for label, ref in sorted(items, key=lambda kv: kv[1]):
         base = _base_label(label)
-        cands = [k for k, m in enumerate(optical) if k not in used and base is not None
-                 and _base_label(m["label"]) == base]
-        if not cands:
-            cands = [k for k in range(len(optical)) if k not in used]
+        free = [k for k in range(len(optical)) if k not in used]
+        cands = [k for k in free if base is not None and _base_label(optical[k]["label"]) == base]
+        label_matched = bool(cands)
+        if not cands:  # no mode with that irrep: unlabelled modes first, then any
+            cands = [k for k in free if optical[k]["label"] is None] or free
         if not cands:
             rows.append({"label": label, "reference_cm1": ref, "value_cm1": None})
             continue
         k = min(cands, key=lambda j: abs(optical[j]["frequency_cm1"] - ref))
         used.add(k)
         m = optical[k]
-        rows.append({"label": label, "mode_label": m["label"], "reference_cm1": float(ref),
+        rows.append({"label": label, "mode_label": m["label"], "label_matched": label_matched,
+                     "reference_cm1": float(ref),
                      "value_cm1": m["frequency_cm1"], "difference_cm1": m["frequency_cm1"] - ref,
                      "relative_error_percent": 100 * (m["frequency_cm1"] - ref) / ref if ref else None})
     diffs = [abs(r["difference_cm1"]) for r in rows if r.get("difference_cm1") is not None]

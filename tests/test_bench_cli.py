@@ -88,7 +88,7 @@ def test_learning_curve_cli(files, tmp_path):
                 "--epochs", "1", "--test-every", "3", "-o", tmp_path) == 0
     lc = json.loads((tmp_path / "learning_curve.json").read_text())
     assert lc["test_indices"] == [0, 3] and lc["sizes"] == [1]
-    assert (tmp_path / "cache" / "n1_seed0.pt").exists()
+    assert (tmp_path / "cache").is_dir() and list((tmp_path / "cache").glob("*/n1_seed0.pt"))
 
 
 def test_bad_spec_is_a_value_error(files, tmp_path):

@@ -1,5 +1,6 @@
 """benchmarks.learning_curve: fixed test split, seeded subsets, cached models, resume."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def test_learning_curve_runs_caches_and_resumes(cu_frames, tmp_path):
         assert len(run["train_indices"]) == run["n"]
         assert not set(run["train_indices"]) & set(result.test_indices)  # the test set is never trained on
         assert set(run["metrics"]) == {"energy_ev_per_atom", "forces_ev_per_a", "stress_gpa"}
-        assert (cache / f"n{run['n']}_seed{run['seed']}.pt").exists()
+        assert (Path(result.cache_dir) / f"n{run['n']}_seed{run['seed']}.pt").exists()
     # different seeds draw different single frames
     singles = [tuple(r["train_indices"]) for r in result.runs if r["n"] == 1]
     assert len(set(singles)) == 2
@@ -59,16 +60,17 @@ def test_learning_curve_runs_caches_and_resumes(cu_frames, tmp_path):
     assert all(r["reused"] for r in again.runs)
     assert again.aggregate == json.loads(json.dumps(result.aggregate))
     # a run that lost its metrics file (but kept its model) is re-evaluated from the cached model
-    (cache / "n2_seed1.json").unlink()
+    (Path(result.cache_dir) / "n2_seed1.json").unlink()
     third = learning_curve(cu_frames, **kwargs)
     rerun = next(r for r in third.runs if r["n"] == 2 and r["seed"] == 1)
     old = next(r for r in result.runs if r["n"] == 2 and r["seed"] == 1)
     assert rerun["reused"] and "train_seconds" not in rerun
     assert rerun["metrics"]["forces_ev_per_a"]["mae"] == pytest.approx(old["metrics"]["forces_ev_per_a"]["mae"],
                                                                        rel=1e-5)
-    # other frames or settings must not silently reuse this cache
-    with pytest.raises(ValueError, match="other frames or settings"):
-        learning_curve(cu_frames, **{**kwargs, "epochs": 2})
+    # other frames or settings do not reuse these runs: they get their own cache folder
+    other = learning_curve(cu_frames[:6], **{**kwargs, "sizes": [1], "seeds": [0]})
+    assert other.cache_dir != result.cache_dir and not other.runs[0]["reused"]
+    assert Path(result.cache_dir).parent == cache
     result.save_json(tmp_path / "lc.json")
     assert json.loads((tmp_path / "lc.json").read_text())["sizes"] == [1, 2, 5]
     plot_learning_curve(result, tmp_path / "lc.png")

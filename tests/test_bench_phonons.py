@@ -62,6 +62,7 @@ def test_ws2_gamma_modes_with_chgnet_have_irreps(vanilla, tmp_path):
     cmp = res["comparison"]["gamma"]
     by_label = {row["label"]: row for row in cmp["modes"]}
     assert by_label["A1g"]["mode_label"] == "A1g" and by_label["E2g^1"]["mode_label"] == "E2g"
+    assert all(row["label_matched"] for row in cmp["modes"])
     assert by_label["E2g^2"]["value_cm1"] < by_label["E2g^1"]["value_cm1"]  # shear mode is the low E2g
     assert cmp["mae_cm1"] == pytest.approx(np.mean([abs(r["difference_cm1"]) for r in cmp["modes"]]))
     plot_phonons(result, tmp_path / "ph.png")
@@ -75,3 +76,7 @@ def test_compare_gamma_matches_unlabelled_references_to_nearest_optical_modes():
     out = compare_gamma(modes, [200.0, 90.0])
     assert [r["value_cm1"] for r in out["modes"]] == [100.0, 205.0]
     assert out["mae_cm1"] == pytest.approx(7.5)
+    labelled = compare_gamma(modes, {"B": 90.0, "Z": 101.0})
+    rows = {r["label"]: r for r in labelled["modes"]}
+    assert rows["B"]["value_cm1"] == 205.0 and rows["B"]["label_matched"]  # irrep wins over distance
+    assert rows["Z"]["value_cm1"] == 100.0 and not rows["Z"]["label_matched"]
