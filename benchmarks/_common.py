@@ -48,6 +48,16 @@ class JSONResult:
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
+    @classmethod
+    def load_json(cls, path):
+        """The result written by ``save_json`` (arrays come back as lists), e.g. to re-plot it."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
 
 def calculator_set(calculators) -> dict:
     """``{name: calculator}`` from a dict, a single calculator or a list of them."""

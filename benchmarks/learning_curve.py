@@ -203,6 +203,7 @@ def plot_learning_curve(result: LearningCurveResult, path=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     units = {"energy_ev_per_atom": ("energy", "meV/atom", 1000), "forces_ev_per_a": ("forces", "eV/Å", 1),
              "stress_gpa": ("stress", "GPa", 1)}
@@ -227,6 +228,8 @@ def plot_learning_curve(result: LearningCurveResult, path=None):
             if key == "slope_origin":
                 ax.axhline(1.0, color="0.6", lw=0.6)
             ax.set_xscale("log")
+            ax.set_xticks(n, [str(v) for v in n])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel("DFT frames used for fine-tuning")
             ax.set_ylabel(label)
             if row_i == 0 and col == 0:

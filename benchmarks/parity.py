@@ -53,8 +53,13 @@ class ParityResult(JSONResult):
                 calc.pop("values", None)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict):
+        calcs = {name: CalculatorParity.from_dict(c) for name, c in data["calculators"].items()}
+        return cls(n_frames=data["n_frames"], frame_sources=data["frame_sources"], calculators=calcs)
+
     def table(self) -> list[dict]:
-        """One row per calculator and metric (MAE in meV/atom, eV/Å, GPa)."""
+        """One row per calculator and metric (MAE in eV/atom, eV/Å, GPa)."""
         rows = []
         for name, res in self.calculators.items():
             for metric in METRICS:

@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from benchmarks.parity import parity, plot_parity
+from benchmarks.parity import ParityResult, parity, plot_parity
 
 
 def _labelled(calc, frames, *, e_scale=1.0, f_scale=1.0, s_scale=1.0, e_shift_per_atom=0.0, stress=True):
@@ -137,3 +137,8 @@ def test_chgnet_batched_with_emt_side_by_side(vanilla, tmp_path):
     assert data["calculators"]["chgnet"]["stats"]["forces_ev_per_a"]["n"] == 72
     plot_parity(result, tmp_path / "parity.png")
     assert (tmp_path / "parity.png").stat().st_size > 10_000
+    again = ParityResult.load_json(path)  # re-plot from the saved file
+    assert again.calculators["chgnet"].stats["forces_ev_per_a"]["mae"] == pytest.approx(
+        ch.stats["forces_ev_per_a"]["mae"])
+    plot_parity(again, tmp_path / "again.png")
+    assert (tmp_path / "again.png").exists()
