@@ -89,8 +89,12 @@ def phonopy_for(calc, atoms, *, supercell=None, distance: float = 0.01, symmetri
 
 def gamma_modes(phonon, degeneracy_tolerance: float | None = 1e-3) -> list[dict]:
     """Γ modes: frequency (THz, cm⁻¹), degeneracy and phonopy's irrep label (None where not found)."""
+    import contextlib
+    import io
+
     try:
-        irreps = phonon.run_irreps([0, 0, 0], degeneracy_tolerance=degeneracy_tolerance)
+        with contextlib.redirect_stdout(io.StringIO()):  # phonopy prints warnings on tiny imaginary modes
+            irreps = phonon.run_irreps([0, 0, 0], degeneracy_tolerance=degeneracy_tolerance)
         freqs = np.asarray(irreps.frequencies)
         sets = irreps.band_indices
         labels = getattr(irreps, "_ir_labels", None)  # phonopy keeps the labels private
