@@ -1,10 +1,13 @@
-"""`ftcalc speed` (and later `ftcalc bench ...`): argument parsing only."""
+"""`ftcalc speed`, `ftcalc demo`, `ftcalc bench ...`: argument parsing only."""
 from __future__ import annotations
 
 import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from .bench_commands import register_bench
+
+    register_bench(sub)
     p = sub.add_parser("speed", help="time ase_ftcalc against upstream CHGNet (inference and fine-tuning)",
                        description="Forces-only call on a 384-atom 2H-WS2 supercell, upstream "
                        "CHGNetCalculator vs FTCalculator in one run; with --finetune also fine-tuning "
