@@ -1,0 +1,776 @@
+"""Configuration-averaged EXAFS of MD snapshots with FEFF8L (xraylarch), compared with a measured spectrum.
+
+Engine (``MDExafs``):
+
+1. **Once, on the average structure** (mean unwrapped positions of the
+   snapshots): a FEFF8L run (rdinp, pot, xsph, pathfinder, genfmt, ff2x) on a
+   cluster around one absorber — muffin-tin potentials (FEFF's automatic
+   overlap, folp = 1.15, i.e. 15 %), Hedin–Lundqvist exchange, optional SCF,
+   paths up to ``rmax`` (half path length) and ``nleg`` legs.  The paths FEFF
+   keeps there (its pathfinder and curved-wave filters, as listed in
+   ``chi.dat``) define the **path classes**; nothing is filtered per snapshot.
+2. **Members**: for every absorber of the cell, every sequence of atoms of the
+   average structure congruent with a class (all pairwise distances within
+   ``tolerance``, same potentials, both directions) is a member; per class the
+   member count per absorber equals FEFF's degeneracy (checked, reported).
+3. **Per snapshot, only geometry**: for all absorbers at once the half path
+   length of every member is histogrammed per class (bins of ``bin_width``).
+4. **χ(k) once at the end**, since the configuration average is linear: FEFF
+   amplitude/phase/mean-free-path tables from ``phase.pad`` (larch's
+   ``feff8_xafs``): single-scattering terms tabulated on an R grid per scatterer
+   potential and interpolated in R (curved-wave amplitude and phase); multiple
+   scattering terms taken at the class geometry of the average structure, with
+   the member's instantaneous half path length in 2kR, 1/R² and e^{−2R/λ}.
+
+``exact_chi`` is the reference: FEFF (``feff8_xafs``) for every member path of
+every chosen absorber and snapshot at its instantaneous geometry with the same
+potentials and the same members (slow; used to validate the fast mode).
+
+All Fortran (FEFF modules and ``feff8_xafs``) runs in worker processes: a
+Fortran STOP ends the calling process silently.
+
+χ(k) follows larch's path formula with σ² = 0 (the disorder comes from the
+snapshots):  χ = Σ_paths S0² N amp(q)/(q R²) e^{−2R/λ(q)} sin(2qR + φ(q)),
+q = sqrt(k² − 2m E0/ħ²).  k in Å⁻¹, R in Å, E0 in eV.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._common import JSONResult, color_cycle
+
+ETOK = 0.2624682843   # 2m/ħ² in eV⁻¹ Å⁻²: k² = ETOK · E
+KSTEP = 0.05
+
+
+# ---------------------------------------------------------------- workers (Fortran in child processes)
+
+def _worker_feff(folder: str) -> dict:
+    from larch.xafs import feff8l
+
+    feff8l(folder=folder, feffinp="feff.inp", verbose=False)
+    return {name: os.path.exists(os.path.join(folder, name)) for name in ("phase.pad", "paths.dat", "chi.dat")}
+
+
+def _table_jobs(paths: dict, used: list, r_window: float, ss_step: float) -> list:
+    """FEFF path jobs: per single-scattering class a grid of distances around its reff, per MS class its geometry."""
+    jobs = []
+    for u in used:
+        p = paths[u]
+        if p["nleg"] == 2:
+            n = int(np.ceil((r_window + 2 * ss_step) / ss_step))
+            for r in p["reff"] + ss_step * np.arange(-n, n + 1):
+                jobs.append((p["ipots"], np.array([[0.0, 0, 0], [0, 0, r]])))
+        else:
+            jobs.append((p["ipots"], p["positions"]))
+    return jobs
+
+
+def _worker_setup(folder: str, r_window: float, ss_step: float) -> dict:
+    status = _worker_feff(folder)
+    if not all(status.values()):
+        return {"status": status}
+    paths = read_paths_dat(os.path.join(folder, "paths.dat"))
+    used = read_chi_dat(os.path.join(folder, "chi.dat"))[2]
+    return {"status": status, "tables": _worker_onepath(folder, _table_jobs(paths, used, r_window, ss_step))}
+
+
+def _worker_onepath(folder: str, jobs: list) -> list:
+    """jobs: list of (ipots, positions (n,3) with the absorber first). Returns FEFF path tables."""
+    from larch.xafs import feff8_xafs
+
+    os.chdir(folder)  # feff8_xafs wants the bare file name of phase.pad
+    path = feff8_xafs("phase.pad")
+    out = []
+    for ipots, positions in jobs:
+        path.reset(phase_file="phase.pad")
+        x0 = positions[0]
+        path.set_absorber(x=float(x0[0]), y=float(x0[1]), z=float(x0[2]))
+        for ip, x in zip(ipots[1:], positions[1:]):
+            path.add_scatterer(x=float(x[0]), y=float(x[1]), z=float(x[2]), ipot=int(ip))
+        path.degen = 1.0
+        path.calculate_xafs()
+        n = path.nepts
+        out.append({"k": np.array(path.k[:n]), "amp": np.array(path.amp[:n]), "pha": np.array(path.pha[:n]),
+                    "lam": np.array(path.lam[:n]), "rep": np.array(path.rep[:n]), "reff": float(path.reff)})
+    return out
+
+
+def _run_worker(fn, *args):
+    """Run ``fn(*args)`` (a function of this module) in a fresh Python process; pickled arguments/result."""
+    import pickle
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="feffworker-") as tmp:
+        src, dst = Path(tmp, "in.pkl"), Path(tmp, "out.pkl")
+        src.write_bytes(pickle.dumps((fn.__name__, args)))
+        code = ("import pickle, sys; from benchmarks import exafs as m; name, args = pickle.load(open(sys.argv[1], 'rb'));"
+                "pickle.dump(getattr(m, name)(*args), open(sys.argv[2], 'wb'))")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                           os.environ.get("PYTHONPATH", "")]),
+                   OMP_NUM_THREADS="1")
+        proc = subprocess.run([sys.executable, "-c", code, str(src), str(dst)], env=env, capture_output=True,
+                              text=True)
+        if proc.returncode != 0 or not dst.exists():
+            raise RuntimeError(f"FEFF worker {fn.__name__} in {args[0]} ended without a result (exit "
+                               f"{proc.returncode}; a Fortran STOP ends the process silently):\n"
+                               f"{(proc.stdout + proc.stderr)[-2000:]}")
+        return pickle.loads(dst.read_bytes())
+
+
+def onepath_tables(folder, jobs, chunk: int = 400) -> list:
+    """FEFF amplitude/phase/λ tables of paths (ipots, positions) from folder/phase.pad, in a worker process."""
+    out = []
+    for start in range(0, len(jobs), chunk):
+        out += _run_worker(_worker_onepath, str(folder), jobs[start:start + chunk])
+    return out
+
+
+# ---------------------------------------------------------------- FEFF input and output
+
+def feff_input(atoms, absorber: int, *, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
+               cluster_radius: float | None = None, scf_radius: float | None = None,
+               title: str = "") -> tuple[str, dict]:
+    """feff.inp text for a cluster of ``atoms`` around atom ``absorber``; returns (text, ipot per element).
+
+    ipot 0 is the absorber; every element (the absorber's included) gets its own ipot.
+    """
+    from .rdf import pair_list
+
+    radius = cluster_radius or rmax + 1.5
+    i, j, S, d, D = pair_list(atoms, radius)
+    sel = i == absorber
+    vecs, js = D[sel], j[sel]
+    order = np.argsort(np.linalg.norm(vecs, axis=1))
+    vecs, js = vecs[order], js[order]
+    symbols = atoms.get_chemical_symbols()
+    numbers = atoms.numbers
+    elements = sorted(set(symbols[k] for k in js) | {symbols[absorber]},
+                      key=lambda s: (s != symbols[absorber], s))
+    ipot = {el: n + 1 for n, el in enumerate(elements)}
+    znum = {symbols[k]: int(numbers[k]) for k in list(js) + [absorber]}
+    lines = [f"TITLE {title or atoms.get_chemical_formula()} absorber {absorber}", f"EDGE {edge}", "S02 1.0",
+             "CONTROL 1 1 1 1 1 1", "PRINT 0 0 0 0 0 0", "EXCHANGE 0", f"RPATH {rmax:.4f}", f"NLEG {nleg}"]
+    if scf_radius:
+        lines.append(f"SCF {scf_radius:.3f}")
+    lines += ["POTENTIALS", f"  0 {znum[symbols[absorber]]} {symbols[absorber]}"]
+    lines += [f"  {ipot[el]} {znum[el]} {el}" for el in elements]
+    lines.append("ATOMS")
+    lines.append(f"  {0:12.6f} {0:12.6f} {0:12.6f} 0")
+    for v, k in zip(vecs, js):
+        lines.append(f"  {v[0]:12.6f} {v[1]:12.6f} {v[2]:12.6f} {ipot[symbols[k]]}")
+    lines.append("END")
+    return "\n".join(lines) + "\n", ipot
+
+
+def read_paths_dat(path) -> dict:
+    """FEFF paths.dat: {index: {nleg, degen, reff, positions (n,3) absorber first, ipots}}."""
+    out = {}
+    lines = Path(path).read_text().splitlines()
+    k = 0
+    head = re.compile(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+index, nleg, degeneracy, r=\s*([\d.]+)")
+    while k < len(lines):
+        m = head.match(lines[k])
+        if not m:
+            k += 1
+            continue
+        index, nleg, degen, reff = int(m[1]), int(m[2]), float(m[3]), float(m[4])
+        rows = [lines[k + 2 + n].split() for n in range(nleg)]
+        pos = np.array([[float(x) for x in r[:3]] for r in rows])
+        ipots = [int(r[3]) for r in rows]
+        # paths.dat lists the scatterers first and the absorber (ipot 0) last
+        out[index] = {"nleg": nleg, "degen": degen, "reff": reff,
+                      "positions": np.vstack([pos[-1:], pos[:-1]]), "ipots": [ipots[-1]] + ipots[:-1]}
+        k += 2 + nleg
+    return out
+
+
+def read_chi_dat(path) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """FEFF chi.dat: k, chi and the path indices it summed."""
+    used, data = [], []
+    row = re.compile(r"^#\s+(\d+)\s+[-\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+")
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("#"):
+            m = row.match(line)
+            if m:
+                used.append(int(m[1]))
+        elif line.strip():
+            data.append([float(x) for x in line.split()[:2]])
+    data = np.array(data)
+    return data[:, 0], data[:, 1], used
+
+
+# ---------------------------------------------------------------- path classes and members
+
+@dataclass
+class PathClass:
+    index: int                   # FEFF path index on the average structure
+    nleg: int
+    degen: float                 # FEFF's degeneracy
+    reff: float
+    ipots: list                  # absorber first
+    positions: np.ndarray        # class geometry (absorber at origin), Å
+    members: np.ndarray | None = None   # (M, nleg) atom indices, absorber first
+    shifts: np.ndarray | None = None    # (M, nleg, 3) integer image shifts
+
+    @property
+    def dmatrix(self):
+        p = self.positions
+        return np.linalg.norm(p[:, None] - p[None], axis=-1)
+
+
+def _csr(avg, cutoff):
+    from .rdf import pair_list
+
+    i, j, S, d, D = pair_list(avg, cutoff)
+    order = np.lexsort((j, i))
+    i, j, S, d, D = i[order], j[order], S[order], d[order], D[order]
+    start = np.searchsorted(i, np.arange(len(avg) + 1))
+    return start, j, S, d, D
+
+
+def find_members(avg, absorbers, cls: PathClass, ipot_of_atom: np.ndarray, csr, tolerance: float = 0.1):
+    """All atom sequences of ``avg`` starting at each absorber congruent with ``cls`` (both directions).
+
+    ``ipot_of_atom``: FEFF potential of each atom's element (absorbing atoms included); a scatterer with
+    ipot 0 in the class is the starting absorber itself (same image).
+    """
+    start, nj, nS, nd, nD = csr
+    found = []
+    for order in (list(range(cls.nleg)), [0] + list(range(cls.nleg - 1, 0, -1))):
+        dm = cls.dmatrix[np.ix_(order, order)]
+        ip = [cls.ipots[o] for o in order]
+        idx = np.asarray(absorbers)[:, None]
+        sh = np.zeros((len(idx), 1, 3), dtype=int)
+        pos = np.zeros((len(idx), 1, 3))
+        for k in range(1, cls.nleg):
+            last = idx[:, -1]
+            cnt = start[last + 1] - start[last]
+            rep = np.repeat(np.arange(len(idx)), cnt)
+            if len(rep) == 0:
+                idx = idx[:0]
+                break
+            edge = np.concatenate([np.arange(start[a], start[a + 1]) for a in last])
+            is_self = (nj[edge] == idx[rep, 0]) & np.all(sh[rep, -1] + nS[edge] == 0, axis=1)
+            ok_ip = is_self if ip[k] == 0 else (ipot_of_atom[nj[edge]] == ip[k]) & ~is_self
+            ok = (np.abs(nd[edge] - dm[k - 1, k]) < tolerance) & ok_ip
+            rep, edge = rep[ok], edge[ok]
+            new_pos = pos[rep, -1] + nD[edge]
+            for m in range(k - 1):
+                ok = np.abs(np.linalg.norm(new_pos - pos[rep, m], axis=1) - dm[m, k]) < tolerance
+                rep, edge, new_pos = rep[ok], edge[ok], new_pos[ok]
+            idx = np.hstack([idx[rep], nj[edge][:, None]])
+            sh = np.concatenate([sh[rep], (sh[rep, -1] + nS[edge])[:, None]], axis=1)
+            pos = np.concatenate([pos[rep], new_pos[:, None]], axis=1)
+        if len(idx):
+            # closing leg back to the absorber
+            ok = np.abs(np.linalg.norm(pos[:, -1], axis=1) - dm[cls.nleg - 1, 0]) < tolerance
+            found.append((idx[ok], sh[ok]))
+    idx = np.concatenate([f[0] for f in found]) if found else np.zeros((0, cls.nleg), int)
+    sh = np.concatenate([f[1] for f in found]) if found else np.zeros((0, cls.nleg, 3), int)
+    if len(idx):
+        key = np.hstack([idx, sh.reshape(len(sh), -1)])
+        _, keep = np.unique(key, axis=0, return_index=True)
+        keep.sort()
+        idx, sh = idx[keep], sh[keep]
+    return idx, sh
+
+
+# ---------------------------------------------------------------- result
+
+@dataclass
+class ExafsResult(JSONResult):
+    label: str
+    absorber: str
+    edge: str
+    n_snapshots: int
+    n_absorbers: int
+    rmax: float
+    nleg: int
+    k: list                               # Å⁻¹, step 0.05
+    chi: list                             # configuration-averaged χ(k), S0² = 1, E0 shift 0
+    classes: list                         # per class: index, nleg, reff, degen, members per absorber
+    timings_s: dict
+    feff_static_k: list = field(default_factory=list)    # FEFF's own chi.dat on the average structure
+    feff_static_chi: list = field(default_factory=list)
+    exact: dict = field(default_factory=dict)            # exact-mode χ and its rms deviation from the fast mode
+    comparison: dict = field(default_factory=dict)       # vs experiment
+    settings: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{self.label or self.absorber} {self.edge}-edge MD-EXAFS: {self.n_snapshots} snapshots × "
+                 f"{self.n_absorbers} absorbers, {len(self.classes)} path classes (≤ {self.rmax} Å, ≤ {self.nleg} legs); "
+                 + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings_s.items())]
+        if self.exact:
+            lines.append(f"  fast vs exact FEFF ({self.exact['n_snapshots']} snapshots × {self.exact['n_absorbers']} "
+                         f"absorbers): rms(k²χ) {self.exact['rms_percent']:.2f} % over k={self.exact['k_range']}")
+        c = self.comparison
+        if c:
+            lines.append(f"  vs {c['experiment']}: E0 shift {c['e0']:+.2f} eV, S0² {c['s02']:.3f}, "
+                         f"MSE(k²χ) {c['mse_k2chi']:.4g}, MSE(envelope) {c['mse_envelope']:.4g} "
+                         f"(relative {c['relative_mse_k2chi']:.3f} / {c['relative_mse_envelope']:.3f}) over k={c['k_range']}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- engine
+
+class MDExafs:
+    """Setup once on the average structure, accumulate geometry per snapshot, evaluate χ(k) at the end."""
+
+    def __init__(self, avg, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
+                 scf_radius: float | None = None, cluster_radius: float | None = None, folder=None,
+                 tolerance: float = 0.1, bin_width: float = 0.002, r_window: float = 0.6,
+                 ss_grid_step: float = 0.05, feff_absorber: int | None = None, progress: bool = False):
+        t0 = time.perf_counter()
+        self.avg = avg
+        self.absorber_symbol = absorber
+        self.edge, self.rmax, self.nleg = edge, float(rmax), int(nleg)
+        self.tolerance, self.bin_width, self.r_window = tolerance, bin_width, r_window
+        self.warnings = []
+        symbols = np.array(avg.get_chemical_symbols())
+        self.absorbers = np.flatnonzero(symbols == absorber)
+        if len(self.absorbers) == 0:
+            raise ValueError(f"no {absorber} atom in {avg.get_chemical_formula()}")
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="mdexafs-"))
+        if " " in str(self.folder.resolve()):
+            raise ValueError(f"FEFF folder {self.folder} must not contain spaces")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        a0 = int(self.absorbers[0] if feff_absorber is None else feff_absorber)
+        text, ipot = feff_input(avg, a0, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
+                                cluster_radius=cluster_radius)
+        (self.folder / "feff.inp").write_text(text)
+        setup = _run_worker(_worker_setup, str(self.folder), float(r_window), float(ss_grid_step))
+        status = setup["status"]
+        if not all(status.values()):
+            log = "".join(p.read_text()[-800:] for p in self.folder.glob("feffrun_*.log"))
+            raise RuntimeError(f"FEFF8L failed in {self.folder}: missing {[k for k, v in status.items() if not v]}\n{log}")
+        self.ipot = ipot
+        paths = read_paths_dat(self.folder / "paths.dat")
+        self.static_k, self.static_chi, used = read_chi_dat(self.folder / "chi.dat")
+        self.timings = {"feff_setup": time.perf_counter() - t0}
+
+        t1 = time.perf_counter()
+        csr = _csr(avg, max(np.linalg.norm(np.diff(np.vstack([p["positions"], p["positions"][:1]]), axis=0),
+                                           axis=1).max() for p in (paths[u] for u in used)) + tolerance)
+        self.classes = []
+        ipot_element = np.array([ipot[sym] for sym in symbols])
+        for u in used:
+            p = paths[u]
+            cls = PathClass(index=u, nleg=p["nleg"], degen=p["degen"], reff=p["reff"], ipots=p["ipots"],
+                            positions=p["positions"])
+            cls.members, cls.shifts = find_members(avg, self.absorbers, cls, ipot_element, csr, tolerance)
+            per_abs = len(cls.members) / len(self.absorbers)
+            if abs(per_abs - cls.degen) > 1e-6:
+                self.warnings.append(f"path {u} (nleg {cls.nleg}, reff {cls.reff:.3f}): {per_abs:.2f} members per "
+                                     f"absorber on the average structure vs FEFF degeneracy {cls.degen:g}")
+            self.classes.append(cls)
+        self.timings["members"] = time.perf_counter() - t1
+
+        # FEFF tables (computed in the setup worker): SS on an R grid around each class, MS at the class geometry
+        t2 = time.perf_counter()
+        tables = setup["tables"]
+        self.kgrid = KSTEP * np.arange(int(round(min(t["k"][-1] for t in tables) / KSTEP)) + 1)
+        self._tab = {}
+        pos = 0
+        for n, c in enumerate(self.classes):
+            if c.nleg == 2:
+                m = int(np.ceil((r_window + 2 * ss_grid_step) / ss_grid_step))
+                grid = c.reff + ss_grid_step * np.arange(-m, m + 1)
+                rows = [self._on_grid(t) for t in tables[pos:pos + len(grid)]]
+                stack = {q: np.array([r[q] for r in rows]) for q in ("amp", "pha", "lam")}
+                stack["pha"] = np.unwrap(stack["pha"], axis=0)
+                self._tab[n] = (grid, stack)
+                pos += len(grid)
+            else:
+                self._tab[n] = self._on_grid(tables[pos])
+                pos += 1
+        self.timings["feff_tables"] = time.perf_counter() - t2
+        self.reset()
+
+    def _on_grid(self, t):
+        return {q: np.interp(self.kgrid, t["k"], t[q]) for q in ("amp", "pha", "lam")}
+
+    # ---- geometry accumulation
+    def reset(self):
+        nb = int(round(2 * self.r_window / self.bin_width))
+        self.hist = np.zeros((len(self.classes), nb))
+        self.hist_r = np.zeros((len(self.classes), nb))   # Σ R per bin: χ is evaluated at each bin's mean R
+        self.n_frames = 0
+        self.out_of_range = 0
+        self._groups = {}
+        for n, c in enumerate(self.classes):
+            g = self._groups.setdefault(c.nleg, {"idx": [], "sh": [], "cls": []})
+            g["idx"].append(c.members)
+            g["sh"].append(c.shifts)
+            g["cls"].append(np.full(len(c.members), n))
+        for g in self._groups.values():
+            g["idx"] = np.concatenate(g["idx"])
+            g["sh"] = np.concatenate(g["sh"]).astype(float)
+            g["cls"] = np.concatenate(g["cls"])
+        self._r0 = np.array([c.reff - self.r_window for c in self.classes])
+
+    def accumulate(self, positions: np.ndarray, cell: np.ndarray) -> None:
+        """Add one snapshot (unwrapped positions, cell)."""
+        nb = self.hist.shape[1]
+        for nleg, g in self._groups.items():
+            x = positions[g["idx"]] + g["sh"] @ cell          # (M, nleg, 3)
+            legs = np.linalg.norm(np.roll(x, -1, axis=1) - x, axis=2).sum(axis=1) / 2
+            b = np.floor((legs - self._r0[g["cls"]]) / self.bin_width).astype(int)
+            bad = (b < 0) | (b >= nb)
+            if bad.any():
+                self.out_of_range += int(bad.sum())
+                b = np.clip(b, 0, nb - 1)
+            flat = g["cls"] * nb + b
+            self.hist += np.bincount(flat, minlength=self.hist.size).reshape(self.hist.shape)
+            self.hist_r += np.bincount(flat, weights=legs, minlength=self.hist.size).reshape(self.hist.shape)
+        self.n_frames += 1
+
+    def accumulate_frames(self, frames, positions=None, progress: bool = False):
+        from .rdf import unwrap
+
+        positions = unwrap(frames) if positions is None else positions
+        it = range(len(frames))
+        if progress:
+            from tqdm.auto import tqdm
+
+            it = tqdm(it, desc="EXAFS geometry", unit="snap")
+        t0 = time.perf_counter()
+        for t in it:
+            self.accumulate(positions[t], frames[t].cell.array)
+        self.timings["geometry"] = self.timings.get("geometry", 0.0) + time.perf_counter() - t0
+
+    # ---- χ(k)
+    def chi(self, k=None, *, s02: float = 1.0, classes=None) -> tuple[np.ndarray, np.ndarray]:
+        """Configuration-averaged χ(k) (E0 shift 0; shift later with ``shift_e0``)."""
+        t0 = time.perf_counter()
+        kk = self.kgrid
+        q = np.maximum(kk, KSTEP / 2)
+        total = np.zeros_like(kk)
+        norm = self.n_frames * len(self.absorbers)
+        if norm == 0:
+            raise ValueError("no snapshots accumulated")
+        for n, c in enumerate(self.classes):
+            if classes is not None and n not in classes:
+                continue
+            w = self.hist[n] / norm
+            nz = np.flatnonzero(w)
+            if not len(nz):
+                continue
+            R = self.hist_r[n, nz] / self.hist[n, nz]
+            if c.nleg == 2:
+                grid, stack = self._tab[n]
+                f = (R - grid[0]) / (grid[1] - grid[0])
+                i0 = np.clip(np.floor(f).astype(int), 0, len(grid) - 2)
+                f = (f - i0)[:, None]
+                amp = (1 - f) * stack["amp"][i0] + f * stack["amp"][i0 + 1]
+                pha = (1 - f) * stack["pha"][i0] + f * stack["pha"][i0 + 1]
+                lam = (1 - f) * stack["lam"][i0] + f * stack["lam"][i0 + 1]
+            else:
+                t = self._tab[n]
+                amp, pha, lam = t["amp"][None], t["pha"][None], t["lam"][None]
+            Rc = R[:, None]
+            total += (w[nz, None] * amp * np.exp(-2 * Rc / lam) * np.sin(2 * q * Rc + pha) / (q * Rc ** 2)).sum(axis=0)
+        total[0] = 2 * total[1] - total[2]
+        self.timings["chi"] = time.perf_counter() - t0
+        out = s02 * total
+        if k is not None:
+            return np.asarray(k), np.interp(k, kk, out)
+        return kk.copy(), out
+
+    # ---- exact reference
+    def exact_chi(self, frames, positions=None, *, absorbers=None, snapshots=None) -> tuple[np.ndarray, np.ndarray]:
+        """FEFF per member path at its instantaneous geometry for chosen absorbers (indices into the cell)
+        and snapshots (indices into frames); same potentials, same members, no per-snapshot filter."""
+        from .rdf import unwrap
+
+        positions = unwrap(frames) if positions is None else positions
+        absorbers = self.absorbers[:1] if absorbers is None else np.asarray(absorbers)
+        snapshots = range(len(frames)) if snapshots is None else snapshots
+        jobs = []
+        for t in snapshots:
+            cell = frames[t].cell.array
+            for c in self.classes:
+                sel = np.isin(c.members[:, 0], absorbers)
+                x = positions[t][c.members[sel]] + c.shifts[sel] @ cell
+                for geom in x:
+                    jobs.append((c.ipots, geom - geom[0]))
+        tables = onepath_tables(self.folder, jobs)
+        kk = self.kgrid
+        q = np.maximum(kk, KSTEP / 2)
+        total = np.zeros_like(kk)
+        for (ipots, geom), tab in zip(jobs, tables):
+            t = self._on_grid(tab)
+            R = 0.5 * np.linalg.norm(np.roll(geom, -1, axis=0) - geom, axis=1).sum()
+            total += t["amp"] * np.exp(-2 * R / t["lam"]) * np.sin(2 * q * R + t["pha"]) / (q * R ** 2)
+        total /= len(absorbers) * len(list(snapshots))
+        total[0] = 2 * total[1] - total[2]
+        return kk.copy(), total
+
+
+# ---------------------------------------------------------------- Fourier transform and metrics
+
+def taper_window(k, kmin: float = 3.0, kmax: float = 16.0, fraction: float = 0.1) -> np.ndarray:
+    """1 on [kmin + w, kmax − w], Gaussian tapers of standard deviation w/3 over the w = fraction·(kmax − kmin)
+    at both ends (down to e^{−4.5} ≈ 0.011 at kmin and kmax), 0 outside [kmin, kmax]."""
+    k = np.asarray(k, dtype=float)
+    w = fraction * (kmax - kmin)
+    out = np.ones_like(k)
+    lo, hi = kmin + w, kmax - w
+    s = w / 3.0
+    out = np.where(k < lo, np.exp(-0.5 * ((k - lo) / s) ** 2), out)
+    out = np.where(k > hi, np.exp(-0.5 * ((k - hi) / s) ** 2), out)
+    out[(k < kmin) | (k > kmax)] = 0.0
+    return out
+
+
+def fourier_transform(k, chi, *, kweight: int = 2, kmin: float = 3.0, kmax: float = 16.0, fraction: float = 0.1,
+                      rmax: float = 10.0, nfft: int = 2048) -> dict:
+    """χ(R) = (δk/√π) Σ w(k) k^w χ(k) e^{2ikR} (larch's normalisation) on a uniform k grid from 0."""
+    kk = KSTEP * np.arange(int(round(max(k) / KSTEP)) + 1)
+    y = np.interp(kk, k, chi, left=0.0, right=0.0) * kk ** kweight * taper_window(kk, kmin, kmax, fraction)
+    buf = np.zeros(nfft, dtype=complex)
+    buf[:len(y)] = y
+    out = KSTEP / np.sqrt(np.pi) * np.fft.fft(buf)[: nfft // 2]
+    r = np.pi / (KSTEP * nfft) * np.arange(nfft // 2)
+    m = r <= rmax
+    # e^{+2ikR} convention: conjugate numpy's e^{−2πi…}
+    out = np.conj(out[m])
+    return {"r": r[m], "mag": np.abs(out), "re": out.real, "im": out.imag}
+
+
+def envelope(k, y) -> np.ndarray:
+    from scipy.signal import hilbert
+
+    return np.abs(hilbert(y))
+
+
+def shift_e0(k, chi, e0: float):
+    """χ evaluated with an E0 shift: χ_e0(k) = χ(q), q = sqrt(k² − ETOK·E0) (0 where k² < ETOK·E0)."""
+    q2 = np.asarray(k) ** 2 - ETOK * e0
+    q = np.sqrt(np.clip(q2, 0, None))
+    return np.where(q2 > 0, np.interp(q, k, chi), 0.0)
+
+
+def compare(k, chi, k_exp, chi_exp, *, kmin: float = 3.0, kmax: float = 16.0, kweight: int = 2,
+            e0="fit", s02="fit", e0_range=(-10.0, 10.0), label: str = "experiment") -> dict:
+    """MSE of k^w χ and of its envelope (Hilbert transform) over [kmin, kmax]; E0 shift and S0² optional fits."""
+    kk = KSTEP * np.arange(int(round(min(max(k), max(k_exp)) / KSTEP)) + 1)
+    model0 = np.interp(kk, k, chi)
+    exp = np.interp(kk, k_exp, chi_exp, left=0.0) * kk ** kweight
+    m = (kk >= kmin) & (kk <= kmax)
+    env_exp = envelope(kk, exp * (kk >= 1.0))
+
+    def evaluate(e):
+        mod = shift_e0(kk, model0, e) * kk ** kweight
+        if s02 == "fit":
+            s = float(np.dot(mod[m], exp[m]) / max(np.dot(mod[m], mod[m]), 1e-30))
+        else:
+            s = float(s02)
+        return float(np.mean((s * mod[m] - exp[m]) ** 2)), s, mod
+
+    if e0 == "fit":
+        grid = np.arange(e0_range[0], e0_range[1] + 1e-9, 0.1)
+        errs = [evaluate(e)[0] for e in grid]
+        e_best = float(grid[int(np.argmin(errs))])
+    else:
+        e_best = float(e0)
+    mse, s, mod = evaluate(e_best)
+    mod = s * mod
+    env_mod = envelope(kk, mod * (kk >= 1.0))
+    mse_env = float(np.mean((env_mod[m] - env_exp[m]) ** 2))
+    ref = float(np.mean(exp[m] ** 2))
+    ref_env = float(np.mean(env_exp[m] ** 2))
+    return {"experiment": label, "k_range": [kmin, kmax], "kweight": kweight, "e0": e_best, "s02": s,
+            "mse_k2chi": mse, "mse_envelope": mse_env, "relative_mse_k2chi": mse / ref,
+            "relative_mse_envelope": mse_env / ref_env, "k": kk, "model_kwchi": mod, "experiment_kwchi": exp,
+            "model_envelope": env_mod, "experiment_envelope": env_exp}
+
+
+# ---------------------------------------------------------------- experiment
+
+def read_experiment(path, *, group: str | None = None, e0: float | None = None, rbkg: float = 1.0,
+                    kweight: int = 2) -> dict:
+    """Measured χ(k) from XDI, plain columns (E, μ) or (k, χ), larch .chi, or an Athena .prj.
+
+    μ(E) goes through larch's ``pre_edge`` and ``autobk`` (``rbkg``, ``kweight``, ``e0`` if given).
+    Returns {"k", "chi", "source", "e0"}.
+    """
+    from larch import Group
+    from larch.xafs import autobk, pre_edge
+
+    path = Path(path)
+    text_suffix = path.suffix.lower()
+    energy = mu = None
+    if text_suffix == ".prj":
+        from larch.io import read_athena
+
+        prj = read_athena(str(path), do_preedge=False, do_bkg=False)
+        names = [n for n in dir(prj) if not n.startswith("_")]
+        name = group or names[0]
+        g = getattr(prj, name)
+        energy, mu = np.asarray(g.energy), np.asarray(g.mu)
+    elif text_suffix == ".xdi":
+        from larch.io import read_xdi
+
+        g = read_xdi(str(path))
+        energy = np.asarray(g.energy)
+        labels = {lab.lower(): lab for lab in g.array_labels}
+        if "mutrans" in labels:
+            mu = np.asarray(getattr(g, labels["mutrans"]))
+        elif "mu" in labels:
+            mu = np.asarray(getattr(g, labels["mu"]))
+        elif "itrans" in labels and "i0" in labels:
+            mu = np.log(np.asarray(g.i0) / np.asarray(getattr(g, labels["itrans"])))
+        elif "mufluor" in labels:
+            mu = np.asarray(getattr(g, labels["mufluor"]))
+        else:
+            raise ValueError(f"{path}: no mu/mutrans/itrans+i0/mufluor column in {g.array_labels}")
+    else:
+        from larch.io import read_ascii
+
+        g = read_ascii(str(path))
+        labels = [lab.lower() for lab in g.array_labels]
+        data = np.asarray(g.data)
+        x = data[0]
+        if (labels and labels[0] == "k") or x.max() < 40:
+            return {"k": x, "chi": data[1], "source": str(path), "e0": None}
+        energy, mu = x, data[1]
+    grp = Group(energy=energy, mu=mu)
+    kws = {"e0": e0} if e0 else {}
+    pre_edge(grp, **kws)
+    autobk(grp, rbkg=rbkg, kweight=kweight, **kws)
+    return {"k": np.asarray(grp.k), "chi": np.asarray(grp.chi), "source": str(path), "e0": float(grp.e0)}
+
+
+# ---------------------------------------------------------------- main entry
+
+def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
+             scf_radius: float | None = None, experiment=None, kmin: float = 3.0, kmax: float = 16.0,
+             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, folder=None,
+             tolerance: float = 0.1, bin_width: float = 0.002, label: str = "", progress: bool = False,
+             engine_kwargs: dict | None = None) -> ExafsResult:
+    """Configuration-averaged EXAFS of ``frames`` (ASE Atoms, same atoms; e.g. read_snapshots(traj)).
+
+    ``experiment``: a file for ``read_experiment`` or a dict with "k", "chi".  ``exact_snapshots``/
+    ``exact_absorbers`` > 0 also run the slow exact mode on the first snapshots/absorbers and report
+    the rms deviation of k²χ (fast mode restricted to the same absorbers and snapshots).
+    """
+    from .rdf import mean_structure, unwrap
+
+    frames = list(frames)
+    positions = unwrap(frames)
+    avg, _ = mean_structure(frames, positions)
+    engine = MDExafs(avg, absorber=absorber, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
+                     folder=folder, tolerance=tolerance, bin_width=bin_width, **(engine_kwargs or {}))
+    engine.accumulate_frames(frames, positions, progress=progress)
+    k, chi = engine.chi()
+    if engine.out_of_range:
+        engine.warnings.append(f"{engine.out_of_range} half path lengths outside ±{engine.r_window} Å of their class "
+                               "(clipped into the edge bins): the snapshots are far from the average structure")
+    classes = [{"index": c.index, "nleg": c.nleg, "reff": c.reff, "degen": c.degen,
+                "members_per_absorber": len(c.members) / len(engine.absorbers), "ipots": c.ipots} for c in engine.classes]
+    result = ExafsResult(label=label, absorber=absorber, edge=edge, n_snapshots=len(frames),
+                         n_absorbers=len(engine.absorbers), rmax=rmax, nleg=nleg, k=k, chi=chi, classes=classes,
+                         timings_s=dict(engine.timings), feff_static_k=engine.static_k,
+                         feff_static_chi=engine.static_chi,
+                         settings={"scf_radius": scf_radius, "tolerance": tolerance, "bin_width": bin_width,
+                                   "feff_folder": str(engine.folder), "folp": 1.15, "exchange": "Hedin-Lundqvist"},
+                         warnings=list(engine.warnings))
+    if exact_snapshots and exact_absorbers:
+        t0 = time.perf_counter()
+        absorbers = engine.absorbers[:exact_absorbers]
+        snaps = list(range(min(exact_snapshots, len(frames))))
+        ke, chie = engine.exact_chi(frames, positions, absorbers=absorbers, snapshots=snaps)
+        fast = MDExafs.__new__(MDExafs)
+        fast.__dict__.update(engine.__dict__)
+        fast.classes = [_restrict(c, absorbers) for c in engine.classes]
+        fast.absorbers = absorbers
+        fast.timings = {}
+        fast.reset()
+        fast.accumulate_frames([frames[t] for t in snaps], positions[snaps])
+        kf, chif = fast.chi()
+        m = (ke >= kmin) & (ke <= kmax)
+        rms = float(np.sqrt(np.mean(((chif - chie) * ke ** 2)[m] ** 2)) / np.sqrt(np.mean((chie * ke ** 2)[m] ** 2)))
+        result.exact = {"n_snapshots": len(snaps), "n_absorbers": len(absorbers), "k": ke, "chi_exact": chie,
+                        "chi_fast": chif, "rms_percent": 100 * rms, "k_range": [kmin, kmax],
+                        "seconds": time.perf_counter() - t0}
+    if experiment is not None:
+        exp = experiment if isinstance(experiment, dict) else read_experiment(experiment)
+        cmp = compare(k, chi, exp["k"], exp["chi"], kmin=kmin, kmax=kmax, e0=e0, s02=s02,
+                      label=Path(str(exp.get("source", "experiment"))).name)
+        cmp["experiment_e0_ev"] = exp.get("e0")
+        result.comparison = cmp
+    result.timings_s = dict(engine.timings)
+    return result
+
+
+def _restrict(cls: PathClass, absorbers) -> PathClass:
+    sel = np.isin(cls.members[:, 0], absorbers)
+    return PathClass(index=cls.index, nleg=cls.nleg, degen=cls.degen, reff=cls.reff, ipots=cls.ipots,
+                     positions=cls.positions, members=cls.members[sel], shifts=cls.shifts[sel])
+
+
+def static_exafs(atoms, **kwargs) -> ExafsResult:
+    """EXAFS of one structure without disorder (a single 'snapshot')."""
+    return md_exafs([atoms], **kwargs)
+
+
+# ---------------------------------------------------------------- plots
+
+def plot_exafs(results, experiment=None, *, kweight: int = 2, kmin: float = 3.0, kmax: float = 16.0,
+               rmax: float = 6.0):
+    """k^w χ(k) and |χ(R)| with Im χ(R) for several results (dict name -> ExafsResult, or a list) and
+    the experiment (dict with k, chi; or taken from the first result's comparison)."""
+    import matplotlib.pyplot as plt
+
+    if isinstance(results, ExafsResult):
+        results = [results]
+    items = list(results.items()) if isinstance(results, dict) else [(r.label or r.absorber, r) for r in results]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7))
+    colors = color_cycle(len(items) + 1)
+    if experiment is None:
+        for _, r in items:
+            c = r.comparison
+            if c:
+                experiment = {"k": np.asarray(c["k"]),
+                              "chi": np.asarray(c["experiment_kwchi"]) / np.maximum(np.asarray(c["k"]), 1e-9) ** c["kweight"],
+                              "label": c["experiment"]}
+                break
+    if experiment is not None:
+        ke, ce = np.asarray(experiment["k"]), np.asarray(experiment["chi"])
+        m = (ke >= 1) & (ke <= kmax + 1)
+        ax1.plot(ke[m], (ce * ke ** kweight)[m], "k-", lw=1.3, label=experiment.get("label", "experiment"))
+        ft = fourier_transform(ke, ce, kweight=kweight, kmin=kmin, kmax=kmax, rmax=rmax)
+        ax2.plot(ft["r"], ft["mag"], "k-", lw=1.3, label=f"|χ(R)| {experiment.get('label', 'experiment')}")
+        ax2.plot(ft["r"], ft["im"], "k:", lw=0.8)
+    for (name, r), col in zip(items, colors[1:]):
+        k, chi = np.asarray(r.k), np.asarray(r.chi)
+        c = r.comparison or {}
+        if c:  # plot with the fitted E0 shift and S0²
+            chi = c.get("s02", 1.0) * shift_e0(k, chi, c.get("e0", 0.0))
+            name = f"{name} (ΔE0 {c['e0']:+.1f} eV, S0² {c['s02']:.2f}, MSE {c['mse_k2chi']:.3g})"
+        m = (k >= 1) & (k <= kmax + 1)
+        ax1.plot(k[m], (chi * k ** kweight)[m], color=col, lw=1, label=name)
+        ft = fourier_transform(k, chi, kweight=kweight, kmin=kmin, kmax=kmax, rmax=rmax)
+        ax2.plot(ft["r"], ft["mag"], color=col, lw=1, label=name)
+        ax2.plot(ft["r"], ft["im"], color=col, lw=0.6, ls=":")
+    for kk in (kmin, kmax):
+        ax1.axvline(kk, color="0.7", lw=0.6)
+    ax1.set_xlabel("k (Å⁻¹)")
+    ax1.set_ylabel(f"k$^{kweight}$χ(k) (Å$^{{-{kweight}}}$)")
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("R (Å)")
+    ax2.set_ylabel(f"|χ(R)|, Im χ(R) (Å$^{{-{kweight + 1}}}$)")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
