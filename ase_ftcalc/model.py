@@ -134,18 +134,18 @@ def predict_graphs(net, graphs: Sequence, *, forces: bool = True, stress: bool =
     for i, graph in enumerate(graphs):
         res = {"energy": float(total[i])}
         if forces:
-            res["forces"] = -force_grads[i].numpy()
+            res["forces"] = -force_grads[i].cpu().numpy()
         if stress:
-            res["stress_gpa"] = (strain_grads[i] / batch.volumes[i] * EV_PER_A3_TO_GPA).numpy()
+            res["stress_gpa"] = (strain_grads[i] / batch.volumes[i] * EV_PER_A3_TO_GPA).cpu().numpy()
         if magmoms:
-            res["magmoms"] = out["m"][i].detach().numpy()
+            res["magmoms"] = out["m"][i].detach().cpu().numpy()
         if site_energies:
             site = out["site_energies"][i].detach()
             if net.composition_model is not None:
                 site = site + site_refs[i]
-            res["energies"] = site.numpy()
+            res["energies"] = site.cpu().numpy()
         if crystal_features:
-            res["crystal_fea"] = out["crystal_fea"][i].detach().numpy()
+            res["crystal_fea"] = out["crystal_fea"][i].detach().cpu().numpy()
         results.append(res)
     return results
 

@@ -24,7 +24,7 @@ def test_help_is_instant_and_lists_commands():
 
 def test_finetune_cli_writes_model_and_refuses_overwrite(ws2_frames, tmp_path):
     data = tmp_path / "frames.extxyz"
-    write(data, ws2_frames[:10])
+    write(data, ws2_frames[:8])
     model = tmp_path / "m.pt"
     proc = _ftcalc("finetune", str(data), "-o", str(model), "--epochs", "1", "--report",
                    str(tmp_path / "r.json"), cwd=tmp_path)

@@ -11,7 +11,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, ws2_frames):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 3
     # the fine-tuning example reads the user's frames: give it ten bundled ones
-    write(tmp_path / "my_dft_frames.extxyz", ws2_frames[:10])
+    write(tmp_path / "my_dft_frames.extxyz", ws2_frames[:8])
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__readme__"}
     for i, code in enumerate(blocks):
