@@ -123,7 +123,7 @@ def layers_from_labels(atoms, labels, axis: int = 2):
         for L in range(len(uniq)):
             idx = np.flatnonzero(layer == L)
             ang = 2 * np.pi * h[idx] / period  # circular mean keeps a wrapped layer together
-            center = period * np.angle(np.exp(1j * ang).mean()) / (2 * np.pi)
+            center = np.mod(period * np.angle(np.exp(1j * ang).mean()) / (2 * np.pi), period)
             shift[idx] = -np.rint((h[idx] - center) / period).astype(int)
     hu = h + shift * (abs(float(np.dot(atoms.cell.array[axis], n))) if atoms.pbc[axis] else 0.0)
     means = np.array([hu[layer == L].mean() for L in range(len(uniq))])
