@@ -126,3 +126,40 @@ def test_dft_eos_mode_resumes_and_feeds_the_delta(tmp_path):
     result = eos({"emt": EMT()}, bulk("Al"), strains=strains, reference_points=ref)
     assert result.reference == "reference" and result.delta_mev_per_atom["reference"] == 0.0
     assert result.delta_mev_per_atom["emt"] > 0
+
+
+def _cli(*argv):
+    import argparse
+
+    from benchmarks.bench_commands import register_bench
+    from benchmarks.more_commands import register_more
+
+    parser = argparse.ArgumentParser(prog="ftcalc")
+    sub = parser.add_subparsers(dest="command")
+    register_bench(sub)
+    register_more(sub)  # finds the `bench` sub-parsers itself
+    args = parser.parse_args([str(a) for a in argv])
+    return args.func(args)
+
+
+def test_cli_bench_eos(tmp_path, capsys):
+    import json
+
+    from ase.io import write
+
+    write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.6))
+    assert _cli("bench", "eos", "--calc", "a=emt", "--calc", "b=emt", "--structure", tmp_path / "cu.extxyz",
+                "--strains=-0.03:0.05:0.01", "-o", tmp_path / "out") == 0
+    data = json.loads((tmp_path / "out" / "eos.json").read_text())
+    assert data["delta_mev_per_atom"] == {"a": 0.0, "b": 0.0} and len(data["strains"]) == 9
+    assert (tmp_path / "out" / "eos.png").exists() and "B0" in capsys.readouterr().out
+
+
+def test_more_commands_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, benchmarks.more_commands; "
+            "heavy = [m for m in ('torch', 'chgnet', 'scipy', 'matplotlib', 'ase') if m in sys.modules]; "
+            "sys.exit(1 if heavy else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

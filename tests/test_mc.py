@@ -119,3 +119,27 @@ def test_capped_relaxation_and_round_trip(cuau, tmp_path):
     assert (tmp_path / "mc.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="no moves"):
         monte_carlo(start, EMT())
+
+
+def test_cli_mc_with_vacancies(tmp_path, capsys):
+    import argparse
+    import json
+
+    from ase.io import write
+
+    from benchmarks.more_commands import register_more
+
+    parser = argparse.ArgumentParser(prog="ftcalc")
+    sub = parser.add_subparsers(dest="command")
+    register_more(sub, sub.add_parser("bench").add_subparsers())
+    write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.6, cubic=True))
+    argv = ["mc", str(tmp_path / "cu.extxyz"), "--calc", "emt", "--supercell", "2,1,1", "--vacancies", "Cu=2",
+            "--swap", "Cu,X", "--steps", "15", "--volume-prob", "0.3", "-o", str(tmp_path / "out")]
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    data = json.loads((tmp_path / "out" / "mc.json").read_text())
+    assert data["n_steps_total"] == 15 and set(data["acceptance"]) == {"swap", "volume"}
+    assert len(read(tmp_path / "out" / "best.extxyz")) == 6
+    args = parser.parse_args(argv)      # a second run resumes from the finished checkpoint
+    assert args.func(args) == 0
+    assert json.loads((tmp_path / "out" / "mc.json").read_text())["resumed_from_step"] == 15

@@ -97,3 +97,26 @@ def test_relaxed_ranking(cell8):
     assert all(0 < n <= 40 for n in result.relax_steps["ref"])
     with pytest.raises(ValueError, match="reference"):
         rank_configurations({"a": EMT()}, configs, reference="b")
+
+
+def test_cli_bench_rank(tmp_path, capsys):
+    import argparse
+    import csv
+
+    from ase.io import write
+
+    from benchmarks.bench_commands import register_bench
+    from benchmarks.more_commands import register_more
+
+    parser = argparse.ArgumentParser(prog="ftcalc")
+    sub = parser.add_subparsers(dest="command")
+    register_bench(sub)
+    register_more(sub)
+    write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.7, cubic=True))
+    args = parser.parse_args(["bench", "rank", "--calc", "ref=emt", "--calc", "same=emt", "--structure",
+                              str(tmp_path / "cu.extxyz"), "--supercell", "2,1,1", "--sites", "Cu",
+                              "--counts", "Cu=6,Au=1,X=1", "-o", str(tmp_path / "out")])
+    assert args.func(args) == 0
+    rows = list(csv.DictReader(open(tmp_path / "out" / "rank.csv")))
+    assert len(rows) >= 2 and sum(int(r["multiplicity"]) for r in rows) == 56
+    assert "ρ 1.000" in capsys.readouterr().out

@@ -106,3 +106,23 @@ def test_selected_vs_random_on_bundled_frames(tmp_path):
     back = SelectionComparison.load_json(result.save_json(tmp_path / "cmp.json"))
     assert back.table()[1]["metric"] == "forces_ev_per_a" and "selected MAE" in back.summary()
     plot_selection(back, tmp_path / "cmp.png")
+
+
+def test_cli_select(candidates, tmp_path, capsys):
+    import argparse
+
+    from ase.io import read, write
+
+    from benchmarks.more_commands import register_more
+
+    parser = argparse.ArgumentParser(prog="ftcalc")
+    sub = parser.add_subparsers(dest="command")
+    bench_sub = sub.add_parser("bench").add_subparsers()
+    register_more(sub, bench_sub)
+    write(tmp_path / "cands.extxyz", candidates)
+    args = parser.parse_args(["select", str(tmp_path / "cands.extxyz"), "--calc", "a=emt",
+                              "--calc", "b=emt", "-n", "2", "--descriptor", "energy",
+                              "-o", str(tmp_path / "out")])
+    assert args.func(args) == 0
+    assert len(read(tmp_path / "out" / "selected.extxyz", index=":")) == 2
+    assert "selected 2 of 8" in capsys.readouterr().out
