@@ -466,7 +466,10 @@ class MDExafs:
             nz = np.flatnonzero(w)
             if not len(nz):
                 continue
-            R = self.hist_r[n, nz] / self.hist[n, nz]
+            # each bin: χ at its centre plus the first-order term in Σ(R − R_centre), so the result is
+            # linear in the accumulated histograms (exact averaging) and exact to O((k·bin)²)
+            R = self._r0[n] + (nz + 0.5) * self.bin_width
+            dR = (self.hist_r[n, nz] - self.hist[n, nz] * R) / norm
             if c.nleg == 2:
                 grid, stack = self._tab[n]
                 f = (R - grid[0]) / (grid[1] - grid[0])
@@ -479,7 +482,11 @@ class MDExafs:
                 t = self._tab[n]
                 amp, pha, lam = t["amp"][None], t["pha"][None], t["lam"][None]
             Rc = R[:, None]
-            total += (w[nz, None] * amp * np.exp(-2 * Rc / lam) * np.sin(2 * q * Rc + pha) / (q * Rc ** 2)).sum(axis=0)
+            base = amp * np.exp(-2 * Rc / lam) / (q * Rc ** 2)
+            arg = 2 * q * Rc + pha
+            sin, cos = np.sin(arg), np.cos(arg)
+            deriv = base * (2 * q * cos - (2 / Rc + 2 / lam) * sin)
+            total += (w[nz, None] * base * sin + dR[:, None] * deriv).sum(axis=0)
         total[0] = 2 * total[1] - total[2]
         self.timings["chi"] = time.perf_counter() - t0
         out = s02 * total
@@ -658,20 +665,28 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
              scf_radius: float | None = None, experiment=None, kmin: float = 3.0, kmax: float = 16.0,
              e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, folder=None,
              tolerance: float = 0.1, bin_width: float = 0.002, label: str = "", progress: bool = False,
-             engine_kwargs: dict | None = None) -> ExafsResult:
+             engine: "MDExafs | None" = None, engine_kwargs: dict | None = None) -> ExafsResult:
     """Configuration-averaged EXAFS of ``frames`` (ASE Atoms, same atoms; e.g. read_snapshots(traj)).
 
     ``experiment``: a file for ``read_experiment`` or a dict with "k", "chi".  ``exact_snapshots``/
     ``exact_absorbers`` > 0 also run the slow exact mode on the first snapshots/absorbers and report
     the rms deviation of k²χ (fast mode restricted to the same absorbers and snapshots).
+    ``engine``: reuse the FEFF setup (potentials, classes, members) of an ``MDExafs`` built for the same
+    atoms, e.g. to compare trajectories of several calculators with identical potentials.
     """
     from .rdf import mean_structure, unwrap
 
     frames = list(frames)
     positions = unwrap(frames)
     avg, _ = mean_structure(frames, positions)
-    engine = MDExafs(avg, absorber=absorber, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
-                     folder=folder, tolerance=tolerance, bin_width=bin_width, **(engine_kwargs or {}))
+    if engine is None:
+        engine = MDExafs(avg, absorber=absorber, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
+                         folder=folder, tolerance=tolerance, bin_width=bin_width, **(engine_kwargs or {}))
+    else:
+        if len(engine.avg) != len(avg) or np.any(engine.avg.numbers != avg.numbers):
+            raise ValueError("engine was built for other atoms")
+        engine.reset()
+        absorber, edge, rmax, nleg = engine.absorber_symbol, engine.edge, engine.rmax, engine.nleg
     engine.accumulate_frames(frames, positions, progress=progress)
     k, chi = engine.chi()
     if engine.out_of_range:

@@ -184,7 +184,7 @@ def run_md(atoms, calc, *, ensemble: str = "nvt", temperature_K: float = 300.0, 
     """
     from ase import units
     from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md import velocitydistribution as vd
 
     if ensemble not in ENSEMBLES:
         raise ValueError(f"unknown ensemble {ensemble!r}: use one of {ENSEMBLES}")
@@ -230,8 +230,9 @@ def run_md(atoms, calc, *, ensemble: str = "nvt", temperature_K: float = 300.0, 
 
             rng.bit_generator.state = ast.literal_eval(str(state["rng_state"]))
     elif initial_velocities:
-        MaxwellBoltzmannDistribution(work, temperature_K=temperature_K, rng=np.random.default_rng(seed + 12345))
-        Stationary(work)
+        thermalize = getattr(vd, "thermalize_momenta", None) or vd.MaxwellBoltzmannDistribution  # ASE >= 3.29
+        thermalize(work, temperature_K=temperature_K, rng=np.random.default_rng(seed + 12345))
+        vd.Stationary(work)
 
     dyn = _make_dynamics(work, ensemble, timestep_fs, temperature_K, tdamp_fs, friction_per_fs, rng)
     if restarted_from is not None and "nhc_eta" in state and getattr(dyn, "_thermostat", None) is not None:

@@ -1,0 +1,176 @@
+"""`ftcalc md`, `ftcalc bench rdf`, `ftcalc bench exafs`: argument parsing only; work is imported lazily.
+
+Register with ``register_md(sub)`` on the ``ftcalc`` sub-parsers (adds ``md`` and, under an existing
+``bench`` group, ``rdf`` and ``exafs``).
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def _find_bench(sub):
+    for name, parser in sub.choices.items():
+        if name == "bench":
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    return action
+    return None
+
+
+def register_md(sub: argparse._SubParsersAction) -> None:
+    """Add ``md`` to the ``ftcalc`` sub-parsers and ``rdf``/``exafs`` to ``bench`` (created if absent)."""
+    p = sub.add_parser("md", help="NVT/NVE molecular dynamics with any calculator (trajectory, restart, guard)",
+                       description="Nosé–Hoover chain NVT (ASE), Langevin or NVE; equilibration then production "
+                       "with snapshots every --stride steps in --trajectory (.traj or .extxyz). Rerunning the "
+                       "same command continues from the checkpoint.")
+    p.add_argument("structure", nargs="?", help="structure file (default: 2H cell of --compound)")
+    p.add_argument("--compound", default="WS2", choices=["WS2", "MoS2"])
+    p.add_argument("--supercell", default="1,1,1", help="repeat, e.g. 8,8,2")
+    p.add_argument("--calc", default="chgnet", help="calculator spec (default chgnet): chgnet, model.pt, emt, module:factory")
+    p.add_argument("--ensemble", default="nvt", choices=["nvt", "langevin", "nve"])
+    p.add_argument("-T", "--temperature", type=float, default=300.0, help="K (default 300)")
+    p.add_argument("--dt", type=float, default=1.0, help="timestep, fs (default 1)")
+    p.add_argument("--equilibration", type=int, default=1000, help="steps (default 1000)")
+    p.add_argument("--production", type=int, default=5000, help="steps (default 5000)")
+    p.add_argument("--stride", type=int, default=10, help="snapshot every N production steps (default 10)")
+    p.add_argument("--tdamp", type=float, default=None, help="Nosé–Hoover time constant, fs (default 100 dt)")
+    p.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs (default 0.01)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-force", type=float, default=50.0, help="blow-up guard, eV/Å (default 50)")
+    p.add_argument("--max-temperature", type=float, default=None, help="blow-up guard, K")
+    p.add_argument("--no-restart", action="store_true", help="refuse to continue an existing trajectory")
+    p.add_argument("-o", "--trajectory", default="md.traj", help="trajectory (.traj or .extxyz; default md.traj)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_md)
+
+    bench = _find_bench(sub)
+    if bench is None:
+        parser = sub.add_parser("bench", help="benchmark ASE calculators against DFT and experiment")
+        bench = parser.add_subparsers(dest="bench_command", metavar="BENCHMARK")
+
+    p = bench.add_parser("rdf", help="partial RDFs and MSRD σ² per shell from MD trajectories",
+                         description="g_ij(r) averaged over snapshots; per coordination shell of the mean "
+                         "structure σ² from Gaussian fits of RDF peaks, from displacements about the mean "
+                         "positions and the distance variance; intra/interlayer for layered crystals.")
+    p.add_argument("trajectories", nargs="+", metavar="[NAME=]TRAJ", help="MD trajectories (one per calculator)")
+    p.add_argument("--rmax", type=float, default=6.0, help="Å (default 6)")
+    p.add_argument("--dr", type=float, default=0.01, help="bin, Å (default 0.01)")
+    p.add_argument("--skip", type=int, default=0, help="drop the first N snapshots")
+    p.add_argument("-o", "--output", default="bench-rdf", help="output folder (default bench-rdf)")
+    p.set_defaults(func=_rdf)
+
+    p = bench.add_parser("exafs", help="MD-averaged EXAFS (FEFF8L) vs a measured spectrum: MSE, FT, plots",
+                         description="Potentials and paths once on the average structure, per-snapshot "
+                         "geometry for all absorbers, χ(k) at the end; compared with a measured spectrum "
+                         "(XDI/columns/.chi/.prj) over k=3-16 Å⁻¹ with fitted E0 shift and S0².")
+    p.add_argument("trajectories", nargs="+", metavar="[NAME=]TRAJ", help="MD trajectories (or one structure)")
+    p.add_argument("--absorber", required=True, help="absorbing element, e.g. Cu, W")
+    p.add_argument("--edge", default="K", help="K, L3, ... (default K)")
+    p.add_argument("--rmax", type=float, default=6.0, help="largest half path length, Å (default 6)")
+    p.add_argument("--nleg", type=int, default=4, help="legs per path (default 4)")
+    p.add_argument("--scf", type=float, default=None, help="SCF radius, Å (default: no SCF)")
+    p.add_argument("--experiment", help="measured spectrum: .xdi, .chi, .prj or columns (E, mu) / (k, chi)")
+    p.add_argument("--kmin", type=float, default=3.0)
+    p.add_argument("--kmax", type=float, default=16.0)
+    p.add_argument("--e0", default="fit", help="E0 shift in eV or 'fit' (default)")
+    p.add_argument("--s02", default="fit", help="S0² or 'fit' (default)")
+    p.add_argument("--exact", type=int, default=0, help="also run the exact mode on N snapshots (1 absorber)")
+    p.add_argument("--skip", type=int, default=0, help="drop the first N snapshots")
+    p.add_argument("--every", type=int, default=1, help="use every N-th snapshot")
+    p.add_argument("-o", "--output", default="bench-exafs", help="output folder (default bench-exafs)")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(func=_exafs)
+
+
+# ---------------------------------------------------------------- commands (run time)
+
+def _named(items):
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            from pathlib import Path
+
+            name, path = Path(item).stem, item
+        out[name] = path
+    return out
+
+
+def _md(args) -> int:
+    from ase.io import read
+
+    from ase_ftcalc.spec import calculator_from_spec
+
+    from .md import run_md
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.structure:
+        atoms = read(args.structure)
+    else:
+        from ase_ftcalc.dft import bulk_2h
+
+        atoms = bulk_2h(args.compound)
+    atoms = atoms.repeat([int(x) for x in args.supercell.split(",")])
+    result = run_md(atoms, calculator_from_spec(args.calc), ensemble=args.ensemble, temperature_K=args.temperature,
+                    timestep_fs=args.dt, equilibration_steps=args.equilibration, production_steps=args.production,
+                    snapshot_stride=args.stride, trajectory=args.trajectory, tdamp_fs=args.tdamp,
+                    friction_per_fs=args.friction, seed=args.seed, restart=not args.no_restart,
+                    max_force_ev_per_a=args.max_force, max_temperature_K=args.max_temperature,
+                    progress=not args.quiet, calculator_name=args.calc)
+    result.save_json(str(args.trajectory) + ".json")
+    print(result.summary())
+    return 0 if result.completed else 2
+
+
+def _rdf(args) -> int:
+    from pathlib import Path
+
+    from .md import read_snapshots
+    from .rdf import plot_msrd, plot_rdf, rdf
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name, path in _named(args.trajectories).items():
+        frames = read_snapshots(path)[args.skip:]
+        res = rdf(frames, rmax=args.rmax, dr=args.dr, label=name)
+        res.save_json(out / f"rdf_{name}.json")
+        print(res.summary())
+        results.append(res)
+    plot_rdf(results).savefig(out / "rdf.png", dpi=130)
+    plot_msrd(results).savefig(out / "msrd.png", dpi=130)
+    print(f"wrote {out}/rdf_*.json, rdf.png, msrd.png")
+    return 0
+
+
+def _exafs(args) -> int:
+    from pathlib import Path
+
+    from .exafs import md_exafs, plot_exafs, read_experiment
+    from .md import read_snapshots
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    experiment = read_experiment(args.experiment) if args.experiment else None
+    e0 = args.e0 if args.e0 == "fit" else float(args.e0)
+    s02 = args.s02 if args.s02 == "fit" else float(args.s02)
+    results = {}
+    for name, path in _named(args.trajectories).items():
+        frames = read_snapshots(path)[args.skip::args.every]
+        res = md_exafs(frames, absorber=args.absorber, edge=args.edge, rmax=args.rmax, nleg=args.nleg,
+                       scf_radius=args.scf, experiment=experiment, kmin=args.kmin, kmax=args.kmax, e0=e0, s02=s02,
+                       exact_snapshots=args.exact, folder=out / f"feff_{name}", label=name, progress=args.progress)
+        res.save_json(out / f"exafs_{name}.json")
+        print(res.summary())
+        for w in res.warnings:
+            print(f"  warning: {w}")
+        results[name] = res
+    if experiment is not None:
+        experiment = dict(experiment, label=Path(args.experiment).name)
+    plot_exafs(results, experiment, kmin=args.kmin, kmax=args.kmax).savefig(out / "exafs.png", dpi=130)
+    print(f"wrote {out}/exafs_*.json, exafs.png")
+    return 0
