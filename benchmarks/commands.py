@@ -6,8 +6,10 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     from .bench_commands import register_bench
+    from .more_commands import register_more
 
     register_bench(sub)
+    register_more(sub)
     p = sub.add_parser("speed", help="time ase_ftcalc against upstream CHGNet (inference and fine-tuning)",
                        description="Forces-only call on a 384-atom 2H-WS2 supercell, upstream "
                        "CHGNetCalculator vs FTCalculator in one run; with --finetune also fine-tuning "
