@@ -316,7 +316,12 @@ def d3_calculator(method: str = "PBE", damping: str = "d3zero", **kwargs):
 
 def chgnet_d3(model: str = "0.3.0", method: str = "PBE", damping: str = "d3zero", num_threads=None,
               layers=None, axis: int = 2, vacuum: float = 15.0, gap: float = DEFAULT_GAP):
-    """Spec factory ``ase_ftcalc.layered:chgnet_d3``: CHGNet per isolated layer + interlayer D3 (subtracted)."""
+    """Spec factory ``ase_ftcalc.layered:chgnet_d3``: CHGNet per isolated layer + interlayer D3 (subtracted).
+
+    D3 is attractive only: with no interlayer repulsion the layers collapse
+    (no equilibrium separation).  Useful as the dispersion part of a sum or for
+    the sliding profile at fixed separation; for binding use an ILP/KC interlayer term.
+    """
     from .calculator import FTCalculator
 
     return LayeredSplitCalculator(FTCalculator(model, num_threads=num_threads),
