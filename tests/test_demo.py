@@ -1,0 +1,21 @@
+"""The main job (`ftcalc demo --quick`) end to end on the bundled data."""
+import json
+
+
+def test_quick_demo_writes_report_and_fine_tuning_helps(tmp_path, capsys):
+    from benchmarks.demo import DemoOptions, run_demo
+
+    out = tmp_path / "report"
+    results = run_demo(DemoOptions(out=str(out), quick=True))
+    for name in ("index.html", "results.json", "parity.png", "learning_curve.png", "structure.png",
+                 "phonons.png", "chgnet_ft_ws2.pt"):
+        assert (out / name).exists(), name
+    page = (out / "index.html").read_text()
+    assert "data:image/png;base64," in page and "Parity with DFT" in page
+    saved = json.loads((out / "results.json").read_text())
+    stats = {name: calc["stats"]["forces_ev_per_a"] for name, calc in saved["parity"]["calculators"].items()}
+    assert stats["CHGNet fine-tuned"]["mae"] < stats["CHGNet 0.3.0"]["mae"]
+    assert "SW/mod + ILP (LAMMPS)" in stats  # the classical potential ran through the LAMMPS bridge
+    printed = capsys.readouterr().out
+    assert f"report: {(out / 'index.html').resolve()}" in printed
+    assert results["summary"][1].startswith("CHGNet fine-tuned: force MAE")
