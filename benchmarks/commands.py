@@ -6,9 +6,11 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     from .bench_commands import register_bench
+    from .layered_commands import register as register_layered
     from .more_commands import register_more
 
     register_bench(sub)
+    register_layered(sub)
     register_more(sub)
     p = sub.add_parser("speed", help="time ase_ftcalc against upstream CHGNet (inference and fine-tuning)",
                        description="Forces-only call on a 384-atom 2H-WS2 supercell, upstream "
