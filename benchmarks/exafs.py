@@ -60,11 +60,35 @@ def _worker_feff(folder: str) -> dict:
     return {name: os.path.exists(os.path.join(folder, name)) for name in ("phase.pad", "paths.dat", "chi.dat")}
 
 
-def _table_jobs(paths: dict, used: list, r_window: float, ss_step: float) -> list:
-    """FEFF path jobs: per single-scattering class a grid of distances around its reff, per MS class its geometry."""
-    jobs = []
+def merge_paths(paths: dict, used: list, tolerance: float = 0.1) -> list[dict]:
+    """FEFF paths grouped into classes: same potentials and all pairwise distances within ``tolerance``
+    (either direction).  On an MD average structure FEFF splits symmetry-equivalent paths whose lengths
+    differ by thermal noise; one class per group, degeneracy summed, geometry of its first path."""
+    classes = []
     for u in used:
         p = paths[u]
+        pos = p["positions"]
+        dm = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+        n = p["nleg"]
+        rev = [0] + list(range(n - 1, 0, -1))
+        for c in classes:
+            if c["nleg"] != n:
+                continue
+            if any(c["ipots"] == [p["ipots"][o] for o in order] and np.abs(c["dm"] - dm[np.ix_(order, order)]).max()
+                   < tolerance for order in (list(range(n)), rev)):
+                c["degen"] += p["degen"]
+                c["feff_paths"].append(u)
+                break
+        else:
+            classes.append({"index": u, "nleg": n, "degen": p["degen"], "reff": p["reff"], "ipots": list(p["ipots"]),
+                            "positions": pos, "dm": dm, "feff_paths": [u]})
+    return classes
+
+
+def _table_jobs(classes: list, r_window: float, ss_step: float) -> list:
+    """FEFF path jobs: per single-scattering class a grid of distances around its reff, per MS class its geometry."""
+    jobs = []
+    for p in classes:
         if p["nleg"] == 2:
             n = int(np.ceil((r_window + 2 * ss_step) / ss_step))
             for r in p["reff"] + ss_step * np.arange(-n, n + 1):
@@ -74,13 +98,14 @@ def _table_jobs(paths: dict, used: list, r_window: float, ss_step: float) -> lis
     return jobs
 
 
-def _worker_setup(folder: str, r_window: float, ss_step: float) -> dict:
+def _worker_setup(folder: str, r_window: float, ss_step: float, tolerance: float) -> dict:
     status = _worker_feff(folder)
     if not all(status.values()):
         return {"status": status}
     paths = read_paths_dat(os.path.join(folder, "paths.dat"))
     used = read_chi_dat(os.path.join(folder, "chi.dat"))[2]
-    return {"status": status, "tables": _worker_onepath(folder, _table_jobs(paths, used, r_window, ss_step))}
+    classes = merge_paths(paths, used, tolerance)
+    return {"status": status, "tables": _worker_onepath(folder, _table_jobs(classes, r_window, ss_step))}
 
 
 def _worker_onepath(folder: str, jobs: list) -> list:
@@ -219,8 +244,10 @@ class PathClass:
     reff: float
     ipots: list                  # absorber first
     positions: np.ndarray        # class geometry (absorber at origin), Å
+    feff_paths: list = field(default_factory=list)  # FEFF path indices merged into this class
     members: np.ndarray | None = None   # (M, nleg) atom indices, absorber first
     shifts: np.ndarray | None = None    # (M, nleg, 3) integer image shifts
+    table: object = None                # FEFF tables: (R grid, {amp, pha, lam}) for SS, {amp, pha, lam} for MS
 
     @property
     def dmatrix(self):
@@ -259,7 +286,8 @@ def find_members(avg, absorbers, cls: PathClass, ipot_of_atom: np.ndarray, csr, 
             if len(rep) == 0:
                 idx = idx[:0]
                 break
-            edge = np.concatenate([np.arange(start[a], start[a + 1]) for a in last])
+            offsets = np.repeat(np.cumsum(cnt) - cnt, cnt)
+            edge = np.repeat(start[last], cnt) + np.arange(len(rep)) - offsets
             is_self = (nj[edge] == idx[rep, 0]) & np.all(sh[rep, -1] + nS[edge] == 0, axis=1)
             ok_ip = is_self if ip[k] == 0 else (ipot_of_atom[nj[edge]] == ip[k]) & ~is_self
             ok = (np.abs(nd[edge] - dm[k - 1, k]) < tolerance) & ok_ip
@@ -312,8 +340,10 @@ class ExafsResult(JSONResult):
                  f"{self.n_absorbers} absorbers, {len(self.classes)} path classes (≤ {self.rmax} Å, ≤ {self.nleg} legs); "
                  + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings_s.items())]
         if self.exact:
-            lines.append(f"  fast vs exact FEFF ({self.exact['n_snapshots']} snapshots × {self.exact['n_absorbers']} "
-                         f"absorbers): rms(k²χ) {self.exact['rms_percent']:.2f} % over k={self.exact['k_range']}")
+            corr = " (MS-corrected, on other snapshots)" if self.exact.get("ms_corrected") else ""
+            lines.append(f"  fast{corr} vs exact FEFF ({self.exact['n_snapshots']} snapshots × "
+                         f"{self.exact['n_absorbers']} absorbers): rms(k²χ) {self.exact['rms_percent']:.2f} % over "
+                         f"k={self.exact['k_range']}")
         c = self.comparison
         if c:
             lines.append(f"  vs {c['experiment']}: E0 shift {c['e0']:+.2f} eV, S0² {c['s02']:.3f}, "
@@ -349,7 +379,7 @@ class MDExafs:
         text, ipot = feff_input(avg, a0, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
                                 cluster_radius=cluster_radius)
         (self.folder / "feff.inp").write_text(text)
-        setup = _run_worker(_worker_setup, str(self.folder), float(r_window), float(ss_grid_step))
+        setup = _run_worker(_worker_setup, str(self.folder), float(r_window), float(ss_grid_step), float(tolerance))
         status = setup["status"]
         if not all(status.values()):
             log = "".join(p.read_text()[-800:] for p in self.folder.glob("feffrun_*.log"))
@@ -360,14 +390,15 @@ class MDExafs:
         self.timings = {"feff_setup": time.perf_counter() - t0}
 
         t1 = time.perf_counter()
+        merged = merge_paths(paths, used, tolerance)
         csr = _csr(avg, max(np.linalg.norm(np.diff(np.vstack([p["positions"], p["positions"][:1]]), axis=0),
-                                           axis=1).max() for p in (paths[u] for u in used)) + tolerance)
+                                           axis=1).max() for p in merged) + tolerance)
         self.classes = []
         ipot_element = np.array([ipot[sym] for sym in symbols])
-        for u in used:
-            p = paths[u]
+        for p in merged:
+            u = p["index"]
             cls = PathClass(index=u, nleg=p["nleg"], degen=p["degen"], reff=p["reff"], ipots=p["ipots"],
-                            positions=p["positions"])
+                            positions=p["positions"], feff_paths=p["feff_paths"])
             cls.members, cls.shifts = find_members(avg, self.absorbers, cls, ipot_element, csr, tolerance)
             per_abs = len(cls.members) / len(self.absorbers)
             if abs(per_abs - cls.degen) > 1e-6:
@@ -394,6 +425,7 @@ class MDExafs:
             else:
                 self._tab[n] = self._on_grid(tables[pos])
                 pos += 1
+            c.table = self._tab[n]
         self.timings["feff_tables"] = time.perf_counter() - t2
         self.reset()
 
@@ -471,7 +503,7 @@ class MDExafs:
             R = self._r0[n] + (nz + 0.5) * self.bin_width
             dR = (self.hist_r[n, nz] - self.hist[n, nz] * R) / norm
             if c.nleg == 2:
-                grid, stack = self._tab[n]
+                grid, stack = c.table
                 f = (R - grid[0]) / (grid[1] - grid[0])
                 i0 = np.clip(np.floor(f).astype(int), 0, len(grid) - 2)
                 f = (f - i0)[:, None]
@@ -479,7 +511,7 @@ class MDExafs:
                 pha = (1 - f) * stack["pha"][i0] + f * stack["pha"][i0 + 1]
                 lam = (1 - f) * stack["lam"][i0] + f * stack["lam"][i0 + 1]
             else:
-                t = self._tab[n]
+                t = c.table
                 amp, pha, lam = t["amp"][None], t["pha"][None], t["lam"][None]
             Rc = R[:, None]
             base = amp * np.exp(-2 * Rc / lam) / (q * Rc ** 2)
@@ -495,23 +527,30 @@ class MDExafs:
         return kk.copy(), out
 
     # ---- exact reference
-    def exact_chi(self, frames, positions=None, *, absorbers=None, snapshots=None) -> tuple[np.ndarray, np.ndarray]:
-        """FEFF per member path at its instantaneous geometry for chosen absorbers (indices into the cell)
-        and snapshots (indices into frames); same potentials, same members, no per-snapshot filter."""
+    def exact_chi(self, frames, positions=None, *, absorbers=None, snapshots=None, pairs=None,
+                  classes=None) -> tuple[np.ndarray, np.ndarray]:
+        """FEFF per member path at its instantaneous geometry (same potentials, same members, no
+        per-snapshot filter), averaged over ``pairs`` [(snapshot, absorber), ...] or over the product of
+        ``snapshots`` (default all) and ``absorbers`` (cell indices; default the first).  ``classes``:
+        indices of the classes to include (default all)."""
         from .rdf import unwrap
 
         positions = unwrap(frames) if positions is None else positions
-        absorbers = self.absorbers[:1] if absorbers is None else np.asarray(absorbers)
-        snapshots = range(len(frames)) if snapshots is None else snapshots
+        if pairs is None:
+            absorbers = self.absorbers[:1] if absorbers is None else np.asarray(absorbers)
+            snapshots = range(len(frames)) if snapshots is None else snapshots
+            pairs = [(t, a) for t in snapshots for a in absorbers]
+        chosen = range(len(self.classes)) if classes is None else classes
         jobs = []
-        for t in snapshots:
+        for t, a in pairs:
             cell = frames[t].cell.array
-            for c in self.classes:
-                sel = np.isin(c.members[:, 0], absorbers)
+            for n in chosen:
+                c = self.classes[n]
+                sel = c.members[:, 0] == a
                 x = positions[t][c.members[sel]] + c.shifts[sel] @ cell
                 for geom in x:
                     jobs.append((c.ipots, geom - geom[0]))
-        tables = onepath_tables(self.folder, jobs)
+        tables = onepath_tables(self.folder, jobs) if jobs else []
         kk = self.kgrid
         q = np.maximum(kk, KSTEP / 2)
         total = np.zeros_like(kk)
@@ -519,9 +558,27 @@ class MDExafs:
             t = self._on_grid(tab)
             R = 0.5 * np.linalg.norm(np.roll(geom, -1, axis=0) - geom, axis=1).sum()
             total += t["amp"] * np.exp(-2 * R / t["lam"]) * np.sin(2 * q * R + t["pha"]) / (q * R ** 2)
-        total /= len(absorbers) * len(list(snapshots))
+        total /= len(pairs)
         total[0] = 2 * total[1] - total[2]
         return kk.copy(), total
+
+    def fast_chi_pairs(self, frames, positions, pairs, classes=None) -> np.ndarray:
+        """The fast mode restricted to (snapshot, absorber) pairs and class indices (for comparisons)."""
+        saved = (self.classes, self.absorbers, self.hist, self.hist_r, self.n_frames, self.out_of_range,
+                 self._groups, self._r0)
+        chosen = range(len(self.classes)) if classes is None else classes
+        total = np.zeros_like(self.kgrid)
+        try:
+            for t, a in pairs:
+                self.classes = [_restrict(saved[0][n], [a]) for n in chosen]
+                self.absorbers = np.array([a])
+                self.reset()
+                self.accumulate(positions[t], frames[t].cell.array)
+                total += self.chi()[1]
+        finally:
+            (self.classes, self.absorbers, self.hist, self.hist_r, self.n_frames, self.out_of_range,
+             self._groups, self._r0) = saved
+        return total / len(pairs)
 
 
 # ---------------------------------------------------------------- Fourier transform and metrics
@@ -663,7 +720,8 @@ def read_experiment(path, *, group: str | None = None, e0: float | None = None, 
 
 def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
              scf_radius: float | None = None, experiment=None, kmin: float = 3.0, kmax: float = 16.0,
-             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, folder=None,
+             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, ms_correction: int = 0,
+             folder=None,
              tolerance: float = 0.1, bin_width: float = 0.002, label: str = "", progress: bool = False,
              engine: "MDExafs | None" = None, engine_kwargs: dict | None = None) -> ExafsResult:
     """Configuration-averaged EXAFS of ``frames`` (ASE Atoms, same atoms; e.g. read_snapshots(traj)).
@@ -671,6 +729,10 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
     ``experiment``: a file for ``read_experiment`` or a dict with "k", "chi".  ``exact_snapshots``/
     ``exact_absorbers`` > 0 also run the slow exact mode on the first snapshots/absorbers and report
     the rms deviation of k²χ (fast mode restricted to the same absorbers and snapshots).
+    ``ms_correction`` > 0: control-variate correction of the multiple-scattering classes, whose fast-mode
+    amplitude ignores angular disorder: χ += [χ_exact − χ_fast](sample) over that many (snapshot,
+    absorber) pairs spread over the trajectory (SS classes are already exact to interpolation error).
+    The exact-mode check then uses other pairs (the last snapshots).
     ``engine``: reuse the FEFF setup (potentials, classes, members) of an ``MDExafs`` built for the same
     atoms, e.g. to compare trajectories of several calculators with identical potentials.
     """
@@ -692,7 +754,7 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
     if engine.out_of_range:
         engine.warnings.append(f"{engine.out_of_range} half path lengths outside ±{engine.r_window} Å of their class "
                                "(clipped into the edge bins): the snapshots are far from the average structure")
-    classes = [{"index": c.index, "nleg": c.nleg, "reff": c.reff, "degen": c.degen,
+    classes = [{"index": c.index, "feff_paths": c.feff_paths, "nleg": c.nleg, "reff": c.reff, "degen": c.degen,
                 "members_per_absorber": len(c.members) / len(engine.absorbers), "ipots": c.ipots} for c in engine.classes]
     result = ExafsResult(label=label, absorber=absorber, edge=edge, n_snapshots=len(frames),
                          n_absorbers=len(engine.absorbers), rmax=rmax, nleg=nleg, k=k, chi=chi, classes=classes,
@@ -701,24 +763,38 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
                          settings={"scf_radius": scf_radius, "tolerance": tolerance, "bin_width": bin_width,
                                    "feff_folder": str(engine.folder), "folp": 1.15, "exchange": "Hedin-Lundqvist"},
                          warnings=list(engine.warnings))
+    ms = [n for n, c in enumerate(engine.classes) if c.nleg > 2]
+    if ms_correction and ms:
+        t0 = time.perf_counter()
+        n = int(ms_correction)
+        snaps = np.linspace(0, len(frames) - 1, n).round().astype(int)
+        absb = engine.absorbers[np.linspace(0, len(engine.absorbers) - 1, n).round().astype(int)]
+        pairs = [(int(t), int(a)) for t, a in zip(snaps, absb)]
+        _, exact_ms = engine.exact_chi(frames, positions, pairs=pairs, classes=ms)
+        fast_ms = engine.fast_chi_pairs(frames, positions, pairs, classes=ms)
+        chi = chi + (exact_ms - fast_ms)
+        result.chi = chi
+        result.settings["ms_correction_pairs"] = pairs
+        engine.timings["ms_correction"] = time.perf_counter() - t0
     if exact_snapshots and exact_absorbers:
         t0 = time.perf_counter()
-        absorbers = engine.absorbers[:exact_absorbers]
         snaps = list(range(min(exact_snapshots, len(frames))))
-        ke, chie = engine.exact_chi(frames, positions, absorbers=absorbers, snapshots=snaps)
-        fast = MDExafs.__new__(MDExafs)
-        fast.__dict__.update(engine.__dict__)
-        fast.classes = [_restrict(c, absorbers) for c in engine.classes]
-        fast.absorbers = absorbers
-        fast.timings = {}
-        fast.reset()
-        fast.accumulate_frames([frames[t] for t in snaps], positions[snaps])
-        kf, chif = fast.chi()
+        absorbers = engine.absorbers[:exact_absorbers]
+        pairs = [(t, int(a)) for t in snaps for a in absorbers]
+        if ms_correction and ms:   # validate on pairs not used for the correction
+            used_pairs = set(result.settings["ms_correction_pairs"])
+            pool = [(t, int(a)) for t in range(len(frames))[::-1] for a in engine.absorbers]
+            pairs = [p for p in pool if p not in used_pairs][:len(pairs)]
+        ke, chie = engine.exact_chi(frames, positions, pairs=pairs)
+        chif = engine.fast_chi_pairs(frames, positions, pairs)
+        if ms_correction and ms:
+            chif = chif + (exact_ms - fast_ms)
         m = (ke >= kmin) & (ke <= kmax)
         rms = float(np.sqrt(np.mean(((chif - chie) * ke ** 2)[m] ** 2)) / np.sqrt(np.mean((chie * ke ** 2)[m] ** 2)))
-        result.exact = {"n_snapshots": len(snaps), "n_absorbers": len(absorbers), "k": ke, "chi_exact": chie,
+        result.exact = {"n_snapshots": len({t for t, _ in pairs}), "n_absorbers": len({a for _, a in pairs}),
+                        "pairs": pairs, "k": ke, "chi_exact": chie,
                         "chi_fast": chif, "rms_percent": 100 * rms, "k_range": [kmin, kmax],
-                        "seconds": time.perf_counter() - t0}
+                        "ms_corrected": bool(ms_correction and ms), "seconds": time.perf_counter() - t0}
     if experiment is not None:
         exp = experiment if isinstance(experiment, dict) else read_experiment(experiment)
         cmp = compare(k, chi, exp["k"], exp["chi"], kmin=kmin, kmax=kmax, e0=e0, s02=s02,
@@ -732,7 +808,8 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
 def _restrict(cls: PathClass, absorbers) -> PathClass:
     sel = np.isin(cls.members[:, 0], absorbers)
     return PathClass(index=cls.index, nleg=cls.nleg, degen=cls.degen, reff=cls.reff, ipots=cls.ipots,
-                     positions=cls.positions, members=cls.members[sel], shifts=cls.shifts[sel])
+                     positions=cls.positions, feff_paths=cls.feff_paths, members=cls.members[sel],
+                     shifts=cls.shifts[sel], table=cls.table)
 
 
 def static_exafs(atoms, **kwargs) -> ExafsResult:

@@ -74,6 +74,10 @@ def test_fast_mode_matches_exact_feff_on_disordered_snapshots(engine, disordered
     hi = (k > 12) & (k < 16)
     static = np.interp(k, res.feff_static_k, res.feff_static_chi)
     assert np.abs(np.array(res.chi)[hi]).max() < 0.7 * np.abs(static[hi]).max()
+    # control-variate correction of the MS classes, validated on (snapshot, absorber) pairs it did not use
+    cor = md_exafs(disordered, absorber="Cu", engine=engine, ms_correction=2, exact_snapshots=1, exact_absorbers=1)
+    assert cor.exact["ms_corrected"] and cor.exact["rms_percent"] < 3.0, cor.exact["rms_percent"]
+    assert not set(map(tuple, cor.exact["pairs"])) & set(map(tuple, cor.settings["ms_correction_pairs"]))
 
 
 def test_experiment_readers_and_metrics(engine, cu, disordered):
