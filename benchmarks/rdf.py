@@ -238,7 +238,8 @@ def rdf(frames, *, rmax: float = 6.0, dr: float = 0.01, shell_rmax: float | None
             # shell of the same pair lies inside the window, fit this shell's own distance histogram instead
             sd = np.sqrt(max(dist.var(), 1e-6))
             lo, hi = dist.mean() - max(4 * sd, 3 * dr), dist.mean() + max(4 * sd, 3 * dr)
-            crowded = any(o is not sh and o["pair"] == key and lo < o["r_mean_structure"] < hi for o in shells)
+            crowded = any(o is not sh and o["pair"] == key and lo - 0.3 < o["r_mean_structure"] < hi + 0.3
+                          for o in shells)   # another peak of this pair within reach of the window
             if crowded:
                 e = np.arange(lo, hi + dr / 2, dr)
                 cc = 0.5 * (e[1:] + e[:-1])
