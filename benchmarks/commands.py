@@ -9,9 +9,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     from .layered_commands import register as register_layered
     from .more_commands import register_more
 
+    from .md_commands import register_md
+
     register_bench(sub)
     register_layered(sub)
     register_more(sub)
+    register_md(sub)  # after register_bench: it adds to the existing `bench` group
     p = sub.add_parser("speed", help="time ase_ftcalc against upstream CHGNet (inference and fine-tuning)",
                        description="Forces-only call on a 384-atom 2H-WS2 supercell, upstream "
                        "CHGNetCalculator vs FTCalculator in one run; with --finetune also fine-tuning "
