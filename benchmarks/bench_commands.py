@@ -1,4 +1,4 @@
-"""`ftcalc bench parity|learning-curve|structure|elastic|phonons`: argument parsing only.
+"""`ftcalc bench parity|learning-curve|structure|elastic|phonons|compare`: argument parsing only.
 
 Heavy imports (torch, CHGNet, phonopy, matscipy) happen inside the command
 functions.  Calculators are spec strings (``ase_ftcalc.spec``), optionally
@@ -37,6 +37,21 @@ def register_bench(sub: argparse._SubParsersAction) -> None:
                            "structure, elastic constants and phonons for any ASE calculators side by side.")
     bsub = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK")
     bench.set_defaults(func=lambda args: (bench.print_help(), 1)[1])
+
+    p = bsub.add_parser(
+        "compare", help="several benchmarks for several calculators in one report folder",
+        description="Parity on DFT frames, learning curve, relaxed structure, phonons and elastic constants "
+        "for each calculator; writes OUT/index.html, CSV tables, PNG figures and results.json.")
+    p.add_argument("--calc", action="append", metavar="[NAME=]SPEC",
+                   help="calculator spec (repeatable; default: chgnet)")
+    p.add_argument("--compound", choices=["WS2", "MoS2"], default="WS2",
+                   help="bundled frames and 2H crystal (default WS2)")
+    p.add_argument("--frames", nargs="+", help="DFT frame files for parity (default: bundled frames)")
+    p.add_argument("--structure", help="crystal for structure/phonons/elastic (default: 2H cell of --compound)")
+    p.add_argument("--only", default=",".join(("parity", "structure", "phonons", "elastic")),
+                   help="comma-separated benchmarks: parity,learning-curve,structure,phonons,elastic")
+    p.add_argument("-o", "--out", default="bench-compare")
+    p.set_defaults(func=_compare)
 
     p = bsub.add_parser("parity", help="MAE, RMSE, R², parity slopes of E/F/σ against DFT frames",
                         description="Energies per atom (one offset per composition removed; per-element "
@@ -281,4 +296,23 @@ def _phonons(args) -> int:
             print("    vs reference Γ: " + (f"MAE {gamma['mae_cm1']:.1f} cm⁻¹" if gamma["mae_cm1"] is not None
                                             else "no optical mode to compare"))
     _write(out, "phonons", result, result.gamma_table(), plot_phonons(result))
+    return 0
+
+
+def _compare(args) -> int:
+    from ase.io import read
+
+    from ase_ftcalc.data import bundled_frames
+    from ase_ftcalc.dft import bulk_2h
+
+    from ._common import calculators_from_specs
+    from .compare import compare
+    from .demo import EXPERIMENT
+
+    calculators = calculators_from_specs(args.calc or ["chgnet"])
+    frames = [a for f in args.frames for a in read(f, index=":")] if args.frames else bundled_frames(args.compound)
+    bulk = read(args.structure) if args.structure else bulk_2h(args.compound)
+    ref = EXPERIMENT[args.compound] if not args.structure else {"structure": None, "raman_cm1": None}
+    compare(calculators, args.out, frames=frames, bulk=bulk, benchmarks=tuple(args.only.split(",")),
+            reference_structure=ref["structure"], reference_gamma_cm1=ref["raman_cm1"])
     return 0

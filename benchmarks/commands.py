@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_demo)
 
 
+
 def _speed(args) -> int:
     import json
 
@@ -78,3 +79,4 @@ def _demo(args) -> int:
     run_demo(DemoOptions(compound=args.compound, out=args.out, quick=args.quick,
                          classical=not args.no_classical, extra_calculators=extra))
     return 0
+

@@ -19,3 +19,18 @@ def test_quick_demo_writes_report_and_fine_tuning_helps(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"report: {(out / 'index.html').resolve()}" in printed
     assert results["summary"][1].startswith("CHGNet fine-tuned: force MAE")
+
+
+def test_bench_compare_cli_writes_report(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "cmp"
+    proc = subprocess.run([sys.executable, "-m", "ase_ftcalc.cli", "bench", "compare", "--calc", "vanilla=chgnet",
+                           "--only", "parity,structure", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("index.html", "results.json", "parity.csv", "structure.csv", "parity.png"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["parity"]["calculators"]["vanilla"]["stats"]["forces_ev_per_a"]["n"] > 0
+    assert "phonons" not in saved
