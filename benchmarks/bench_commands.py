@@ -180,6 +180,9 @@ def _write(out, stem, result, rows, fig):
             writer.writeheader()
             writer.writerows(rows)
     fig.savefig(out / f"{stem}.png", dpi=130)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)  # CLI functions run many times in one process (tests, scripts): free the figure
     print(f"wrote {out / stem}.json, .csv, .png")
 
 

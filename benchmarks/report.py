@@ -43,6 +43,9 @@ def write_report(folder, title: str, sections: list[Section], results: dict) -> 
         for name, fig in section.figures:
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
             (folder / name).write_bytes(buffer.getvalue())
             data = base64.b64encode(buffer.getvalue()).decode()
             parts.append(f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
