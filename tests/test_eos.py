@@ -5,31 +5,13 @@ import numpy as np
 import pytest
 from ase import units
 from ase.build import bulk
-from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.emt import EMT
+from scaled_emt import ScaledEMT
 from ase.eos import EquationOfState
 
 from benchmarks.eos import EOSResult, delta, eos, eos_points, fit_eos, linear_strains, plot_eos
 
 STRAINS = linear_strains(-0.04, 0.06, 0.01)
-
-
-class ScaledEMT(Calculator):
-    """EMT with every energy (and force, stress) multiplied by a constant."""
-
-    implemented_properties = ["energy", "free_energy", "forces", "stress"]
-
-    def __init__(self, scale):
-        super().__init__()
-        self.scale, self.inner = scale, EMT()
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        work = self.atoms.copy()
-        work.calc = self.inner
-        self.results = {"energy": self.scale * work.get_potential_energy(),
-                        "free_energy": self.scale * work.get_potential_energy(),
-                        "forces": self.scale * work.get_forces(), "stress": self.scale * work.get_stress()}
 
 
 def test_default_strains_follow_the_issue():
