@@ -33,7 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "constants; writes OUT/index.html and OUT/results.json.")
     p.add_argument("--compound", choices=["WS2", "MoS2"], default="WS2")
     p.add_argument("-o", "--out", default="demo-report", help="report folder (default demo-report)")
-    p.add_argument("--quick", action="store_true", help="small learning curve, no elastic constants")
+    p.add_argument("--quick", action="store_true",
+                   help="small learning curve, no elastic constants, 100-step MD (a few minutes)")
+    p.add_argument("--paper", action="store_true",
+                   help="the seed paper's sizes: 768-atom MD, 50+50 ps, 5000 snapshots (for a GPU machine)")
+    p.add_argument("--experiment", help="measured EXAFS spectrum to compare with (XDI, columns, .chi, .prj)")
     p.add_argument("--no-classical", action="store_true", help="skip the LAMMPS sw/mod+ilp/tmd potential")
     p.add_argument("--calc", action="append", default=[], metavar="NAME=SPEC",
                    help="add a calculator, e.g. mine=chgnet:/path/model.pt or emt=my.module:factory")
@@ -77,6 +81,7 @@ def _demo(args) -> int:
 
     extra = dict(item.split("=", 1) for item in args.calc)
     run_demo(DemoOptions(compound=args.compound, out=args.out, quick=args.quick,
-                         classical=not args.no_classical, extra_calculators=extra))
+                         classical=not args.no_classical, extra_calculators=extra,
+                         experiment=args.experiment, paper=args.paper))
     return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .report import Section, write_report
 
-ALL_BENCHMARKS = ("parity", "learning-curve", "structure", "phonons", "elastic")
+ALL_BENCHMARKS = ("parity", "learning-curve", "structure", "phonons", "elastic", "md-exafs")
 
 
 def _stage(text: str) -> float:
@@ -32,13 +32,14 @@ def compare(calculators: dict, out, *, frames=None, training_frames=None, bulk=N
             benchmarks=ALL_BENCHMARKS, reference_structure=None, reference_gamma_cm1=None,
             learning_curve_sizes=(1, 10, "all"), learning_curve_seeds=(0, 1), title="ase-ftcalc comparison",
             summary=None, extra_results: dict | None = None,
-            sections_first: list | None = None) -> dict:
+            sections_first: list | None = None, md: dict | None = None) -> dict:
     """Run ``benchmarks`` for ``calculators`` ({name: ASE calculator}) and write the report into ``out``.
 
     ``frames``: held-out DFT frames for parity; ``training_frames``: pool for
     the learning curve (CHGNet fine-tuning); ``bulk``: crystal for structure,
     phonons and elastic constants.  Returns the results dict also saved as
     ``results.json``.  ``summary``: lines, or a function of the results giving them.
+    ``md``: settings of the md-exafs stage (see :func:`md_exafs_stage`).
     """
     from . import parity as par
 
@@ -119,6 +120,14 @@ def compare(calculators: dict, out, *, frames=None, training_frames=None, bulk=N
         sections.append(Section("Elastic constants (GPa)", figures=[("elastic.png", el.plot_elastic(elas))]))
         timings["elastic_s"] = time.perf_counter() - t
 
+    if "md-exafs" in benchmarks:
+        if bulk is None:
+            raise ValueError("md-exafs needs a bulk crystal")
+        t = _stage("NVT MD, partial RDFs/MSRDs and MD-EXAFS")
+        results["md_exafs"], new_sections = md_exafs_stage(calculators, bulk, out, **(md or {}))
+        sections.extend(new_sections)
+        timings["md_exafs_s"] = time.perf_counter() - t
+
     results["timings"] = {**results.get("timings", {}), **timings, "compare_total_s": time.perf_counter() - t_start}
     lines = summary(results) if callable(summary) else summary
     if lines:
@@ -127,3 +136,57 @@ def compare(calculators: dict, out, *, frames=None, training_frames=None, bulk=N
     index = write_report(out, title, sections, results)
     print(f"\nreport: {index.resolve()}")
     return results
+
+
+def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), temperature_K: float = 300.0,
+                   timestep_fs: float = 1.0, equilibration_steps: int = 500, production_steps: int = 1000,
+                   snapshot_stride: int = 20, absorber: str | None = None, edge: str | None = None,
+                   rmax: float = 6.0, experiment=None):
+    """NVT MD of ``bulk * supercell`` with each calculator, then partial RDFs/MSRDs and MD-EXAFS.
+
+    The absorber defaults to the heaviest element (W L3, Mo K, Cu K ...).  ``experiment``: a measured
+    spectrum file (XDI, columns, .chi, Athena .prj) to compare with.
+    """
+    from ase.data import atomic_numbers
+
+    from .exafs import md_exafs, plot_exafs
+    from .md import read_snapshots, run_md
+    from .rdf import plot_msrd, plot_rdf, rdf
+
+    absorber = absorber or max(set(bulk.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
+    edge = edge or ("L3" if atomic_numbers[absorber] > 56 else "K")
+    cell = bulk * tuple(supercell)
+    folder = Path(out) / "md"
+    folder.mkdir(parents=True, exist_ok=True)
+    results, rdfs, spectra = {}, [], {}
+    for i, (name, calc) in enumerate(calculators.items()):
+        traj = folder / f"calc{i}.traj"
+        md = run_md(cell, calc, temperature_K=temperature_K, timestep_fs=timestep_fs,
+                    equilibration_steps=equilibration_steps, production_steps=production_steps,
+                    snapshot_stride=snapshot_stride, trajectory=traj, calculator_name=name)
+        entry = {"md": md.to_dict()}
+        snapshots = read_snapshots(traj)
+        if md.completed and snapshots:
+            structure = rdf(snapshots, label=name)
+            rdfs.append(structure)
+            spectrum = md_exafs(snapshots, absorber=absorber, edge=edge, rmax=rmax, experiment=experiment,
+                                label=name, folder=folder / f"feff{i}")
+            spectra[name] = spectrum
+            entry.update(rdf=structure.to_dict(), exafs=spectrum.to_dict())
+        else:
+            entry["error"] = md.stopped_reason or "no snapshots"
+        results[name] = entry
+    header = ["calculator", "mean T (K)", "snapshots", "MSE k²χ vs experiment", "MSE envelope"]
+    rows = [[n, r["md"].get("mean_temperature_K"), r["md"].get("n_snapshots"),
+             r.get("exafs", {}).get("comparison", {}).get("mse_k2chi", "-"),
+             r.get("exafs", {}).get("comparison", {}).get("mse_envelope", "-")] for n, r in results.items()]
+    figures = []
+    if rdfs:
+        figures += [("rdf.png", plot_rdf(rdfs)), ("msrd.png", plot_msrd(rdfs))]
+    if spectra:
+        figures.append(("exafs.png", plot_exafs(spectra)))
+    text = (f"NVT {temperature_K:.0f} K, {len(cell)} atoms, {timestep_fs} fs, {equilibration_steps} + "
+            f"{production_steps} steps; {absorber} {edge}-edge EXAFS averaged over the snapshots"
+            + ("" if experiment else " (no measured spectrum given: pass one to compare)") + ".")
+    sections = [Section("MD, RDFs, MSRDs and MD-EXAFS", text, tables=[(header, rows)], figures=figures)]
+    return {"absorber": absorber, "edge": edge, "calculators": results}, sections

@@ -4,8 +4,10 @@ Vanilla CHGNet, CHGNet fine-tuned on the bundled GPAW PBE-D3 frames, and a
 classical potential through the LAMMPS bridge (sw/mod + ilp/tmd) are compared
 on held-out DFT frames (parity), by a small learning curve, by the relaxed
 structure against experiment, Γ phonons against Raman lines, and elastic
-constants (:func:`benchmarks.compare.compare` does the comparing).  Not yet
-in the demo: NVT MD, RDFs/MSRDs and MD-EXAFS.
+constants, and finally a short NVT MD at 300 K with each potential, partial
+RDFs/MSRDs and the metal-edge MD-EXAFS spectrum (compared with a measured
+spectrum when one is given).  :func:`benchmarks.compare.compare` does the
+comparing.
 """
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ class DemoOptions:
     learning_curve_sizes: tuple = (1, 10, "all")
     learning_curve_seeds: tuple = (0, 1)
     extra_calculators: dict = field(default_factory=dict)  # name -> spec string
+    experiment: str | None = None      # measured EXAFS file (XDI, columns, .chi, Athena .prj)
+    paper: bool = False                # the seed paper's sizes: 768 atoms, 50 + 50 ps, 5000 snapshots (GPU)
+    md: dict = field(default_factory=lambda: dict(supercell=(3, 3, 1), equilibration_steps=500,
+                                                  production_steps=1000, snapshot_stride=20, rmax=6.0))
 
     def benchmarks(self) -> tuple:
         from .compare import ALL_BENCHMARKS
@@ -42,6 +48,12 @@ class DemoOptions:
     def __post_init__(self):
         if self.quick:
             self.learning_curve_sizes, self.learning_curve_seeds = (1, "all"), (0,)
+            self.md = dict(supercell=(3, 3, 1), equilibration_steps=40, production_steps=60,
+                           snapshot_stride=20, rmax=4.5)
+        if self.paper:
+            self.learning_curve_sizes, self.learning_curve_seeds = (1, 10, 50, 100, "all"), (0, 1, 2)
+            self.md = dict(supercell=(8, 8, 2), equilibration_steps=50000, production_steps=50000,
+                           snapshot_stride=10, rmax=8.0)
 
 
 def run_demo(options: DemoOptions | None = None) -> dict:
@@ -86,7 +98,7 @@ def run_demo(options: DemoOptions | None = None) -> dict:
         benchmarks=opt.benchmarks(), reference_structure=ref["structure"],
         reference_gamma_cm1=ref["raman_cm1"], learning_curve_sizes=opt.learning_curve_sizes,
         learning_curve_seeds=opt.learning_curve_seeds, title=f"ase-ftcalc demo: 2H-{opt.compound}",
-        summary=summary_lines, extra_results=extra)
+        summary=summary_lines, extra_results=extra, md={**opt.md, "experiment": opt.experiment})
     results["timings"]["total_s"] = time.perf_counter() - t0
     for line in results["summary"]:
         print(line)

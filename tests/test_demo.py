@@ -8,7 +8,7 @@ def test_quick_demo_writes_report_and_fine_tuning_helps(tmp_path, capsys):
     out = tmp_path / "report"
     results = run_demo(DemoOptions(out=str(out), quick=True))
     for name in ("index.html", "results.json", "parity.png", "learning_curve.png", "structure.png",
-                 "phonons.png", "chgnet_ft_ws2.pt"):
+                 "phonons.png", "rdf.png", "msrd.png", "exafs.png", "chgnet_ft_ws2.pt"):
         assert (out / name).exists(), name
     page = (out / "index.html").read_text()
     assert "data:image/png;base64," in page and "Parity with DFT" in page
@@ -16,6 +16,12 @@ def test_quick_demo_writes_report_and_fine_tuning_helps(tmp_path, capsys):
     stats = {name: calc["stats"]["forces_ev_per_a"] for name, calc in saved["parity"]["calculators"].items()}
     assert stats["CHGNet fine-tuned"]["mae"] < stats["CHGNet 0.3.0"]["mae"]
     assert "SW/mod + ILP (LAMMPS)" in stats  # the classical potential ran through the LAMMPS bridge
+    md = saved["md_exafs"]
+    assert (md["absorber"], md["edge"]) == ("W", "L3")
+    for name, entry in md["calculators"].items():
+        assert entry["md"]["n_snapshots"] >= 3 and "error" not in entry, name
+        assert len(entry["exafs"]["k"]) > 100 and any(abs(x) > 0.01 for x in entry["exafs"]["chi"]), name
+        assert any(s["pair"] == "S-W" or s["pair"] == "W-S" for s in entry["rdf"]["shells"]), name
     printed = capsys.readouterr().out
     assert f"report: {(out / 'index.html').resolve()}" in printed
     assert results["summary"][1].startswith("CHGNet fine-tuned: force MAE")
