@@ -58,8 +58,7 @@ class FTCalculator(Calculator):
         if want_forces:
             self.results["forces"] = res["forces"]
         if want_stress:
-            stress = chgnet_gpa_to_ase_stress(res["stress_gpa"])
-            self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]]
+            self.results["stress"] = chgnet_gpa_to_ase_stress(res["stress_gpa"])
 
 
 def predict_batch(atoms_list, calculator_or_model="0.3.0", *, batch_size: int = 16,
@@ -83,6 +82,6 @@ def predict_batch(atoms_list, calculator_or_model="0.3.0", *, batch_size: int = 
         graphs = [atoms_to_graph(net, atoms).to(device) for atoms in chunk]
         for res in predict_graphs(net, graphs, forces=True, stress=stress):
             if stress:
-                res["stress"] = chgnet_gpa_to_ase_stress(res.pop("stress_gpa")).flat[[0, 4, 8, 5, 2, 1]]
+                res["stress"] = chgnet_gpa_to_ase_stress(res.pop("stress_gpa"))
             out.append(res)
     return out

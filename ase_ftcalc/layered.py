@@ -234,7 +234,9 @@ class LayeredSplitCalculator(Calculator):
         f = np.asarray(res["forces"], dtype=float) if want_forces else None
         s = np.asarray(res["stress"], dtype=float) if want_stress else None
         if s is not None and s.shape == (3, 3):
-            s = s.flat[[0, 4, 8, 5, 2, 1]]
+            from ase.stress import full_3x3_to_voigt_6_stress
+
+            s = full_3x3_to_voigt_6_stress(s)
         atoms.calc = None
         return e, f, s
 

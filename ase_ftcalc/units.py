@@ -27,8 +27,10 @@ def ase_stress_to_chgnet_gpa(stress_ev_per_a3) -> np.ndarray:
 
 
 def chgnet_gpa_to_ase_stress(stress_gpa) -> np.ndarray:
-    """CHGNet 3x3 stress in GPa -> ASE 3x3 stress in eV/Å³ (same sign)."""
-    return np.asarray(stress_gpa, dtype=float) * GPA_IN_EV_PER_A3
+    """CHGNet 3x3 stress in GPa -> ASE Voigt-6 stress in eV/Å³ (same sign; xx, yy, zz, yz, xz, xy)."""
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    return full_3x3_to_voigt_6_stress(np.asarray(stress_gpa, dtype=float) * GPA_IN_EV_PER_A3)
 
 
 def ase_stress_to_vasp_kbar(stress_ev_per_a3) -> np.ndarray:
