@@ -63,12 +63,15 @@ class MDResult(JSONResult):
     wall_s: float = 0.0
     seconds_per_step: float | None = None
     calculator: str = ""
+    engine: str = "ase"                              # "ase" (run_md) or "lammps" (md_lammps.run_lammps_md)
+    settings: dict = field(default_factory=dict)     # run settings, e.g. LAMMPS pair commands
 
     def summary(self) -> str:
         state = "completed" if self.completed else f"stopped: {self.stopped_reason}"
         t = (f"T = {self.mean_temperature_K:.1f} ± {self.std_temperature_K:.1f} K"
              if self.mean_temperature_K is not None else "no production snapshots")
-        return (f"MD {self.ensemble} {self.formula} ({self.n_atoms} atoms), {self.steps_done} steps of "
+        engine = " (LAMMPS)" if self.engine == "lammps" else ""
+        return (f"MD {self.ensemble}{engine} {self.formula} ({self.n_atoms} atoms), {self.steps_done} steps of "
                 f"{self.timestep_fs} fs, {self.n_snapshots} snapshots, {t}, "
                 f"{self.seconds_per_step or float('nan'):.3g} s/step; {state}")
 
@@ -244,7 +247,7 @@ def run_md(atoms, calc, *, ensemble: str = "nvt", temperature_K: float = 300.0, 
                       equilibration_steps=int(equilibration_steps), production_steps=int(production_steps),
                       snapshot_stride=int(snapshot_stride), trajectory=str(trajectory), checkpoint=str(checkpoint),
                       n_atoms=len(work), formula=work.get_chemical_formula(), restarted_from_step=restarted_from,
-                      calculator=calculator_name or type(calc).__name__)
+                      calculator=calculator_name or type(calc).__name__, settings=dict(settings))
     write = _snapshot_writer(trajectory)
 
     def check(step):
