@@ -22,12 +22,20 @@ def register_md(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("md", help="NVT/NVE molecular dynamics with any calculator (trajectory, restart, guard)",
                        description="Nosé–Hoover chain NVT (ASE), Langevin or NVE; equilibration then production "
                        "with snapshots every --stride steps in --trajectory (.traj or .extxyz). Rerunning the "
-                       "same command continues from the checkpoint.")
+                       "same command continues from the checkpoint. --engine lammps runs NVT in LAMMPS "
+                       "(fix nvt) with --calc through pair_style ase, or native --lammps-pair / --layered-tmd.")
     p.add_argument("structure", nargs="?", help="structure file (default: 2H cell of --compound)")
     p.add_argument("--compound", default="WS2", choices=["WS2", "MoS2"])
     p.add_argument("--supercell", default="1,1,1", help="repeat, e.g. 8,8,2")
     p.add_argument("--calc", default="chgnet", help="calculator spec (default chgnet): chgnet, model.pt, emt, module:factory")
     p.add_argument("--ensemble", default="nvt", choices=["nvt", "langevin", "nve"])
+    p.add_argument("--engine", default="ase", choices=["ase", "lammps"],
+                   help="ase (default) or lammps: fix nvt in LAMMPS, --calc through pair_style ase")
+    p.add_argument("--lammps-pair", action="append", default=[], metavar="CMD",
+                   help="with --engine lammps: native pair commands instead of --calc, repeated or ';'-separated, "
+                   "e.g. 'pair_style eam; pair_coeff * * Cu_u3.eam'; {elements} = element of each atom type")
+    p.add_argument("--layered-tmd", action="store_true",
+                   help="with --engine lammps: sw/mod per layer + ilp/tmd between layers (MoS2/WS2)")
     p.add_argument("-T", "--temperature", type=float, default=300.0, help="K (default 300)")
     p.add_argument("--dt", type=float, default=1.0, help="timestep, fs (default 1)")
     p.add_argument("--equilibration", type=int, default=1000, help="steps (default 1000)")
@@ -117,15 +125,42 @@ def _md(args) -> int:
 
         atoms = bulk_2h(args.compound)
     atoms = atoms.repeat([int(x) for x in args.supercell.split(",")])
-    result = run_md(atoms, calculator_from_spec(args.calc), ensemble=args.ensemble, temperature_K=args.temperature,
-                    timestep_fs=args.dt, equilibration_steps=args.equilibration, production_steps=args.production,
-                    snapshot_stride=args.stride, trajectory=args.trajectory, tdamp_fs=args.tdamp,
-                    friction_per_fs=args.friction, seed=args.seed, restart=not args.no_restart,
-                    max_force_ev_per_a=args.max_force, max_temperature_K=args.max_temperature,
-                    progress=not args.quiet, calculator_name=args.calc)
+    if args.engine == "lammps":
+        result = _md_lammps(args, atoms)
+    else:
+        if args.lammps_pair or args.layered_tmd:
+            raise ValueError("--lammps-pair and --layered-tmd need --engine lammps")
+        result = run_md(atoms, calculator_from_spec(args.calc), ensemble=args.ensemble,
+                        temperature_K=args.temperature, timestep_fs=args.dt, equilibration_steps=args.equilibration,
+                        production_steps=args.production, snapshot_stride=args.stride, trajectory=args.trajectory,
+                        tdamp_fs=args.tdamp, friction_per_fs=args.friction, seed=args.seed,
+                        restart=not args.no_restart, max_force_ev_per_a=args.max_force,
+                        max_temperature_K=args.max_temperature, progress=not args.quiet, calculator_name=args.calc)
     result.save_json(str(args.trajectory) + ".json")
     print(result.summary())
     return 0 if result.completed else 2
+
+
+def _md_lammps(args, atoms):
+    from .md_lammps import run_lammps_md, tmd_pair_setup
+
+    if args.ensemble != "nvt":
+        raise ValueError("--engine lammps runs NVT (fix nvt) only")
+    if args.lammps_pair and args.layered_tmd:
+        raise ValueError("give --lammps-pair or --layered-tmd, not both")
+    source = {}
+    if args.layered_tmd:
+        source["system"] = tmd_pair_setup(atoms)
+    elif args.lammps_pair:
+        source["pair_commands"] = [c.strip() for item in args.lammps_pair for c in item.split(";") if c.strip()]
+    else:
+        source["spec"] = args.calc
+    return run_lammps_md(atoms, **source, temperature_K=args.temperature, timestep_fs=args.dt,
+                         equilibration_steps=args.equilibration, production_steps=args.production,
+                         snapshot_stride=args.stride, trajectory=args.trajectory, tdamp_fs=args.tdamp, seed=args.seed,
+                         restart=not args.no_restart, max_force_ev_per_a=args.max_force,
+                         max_temperature_K=args.max_temperature, progress=not args.quiet,
+                         calculator_name="" if source.keys() != {"spec"} else args.calc)
 
 
 def _rdf(args) -> int:
