@@ -60,28 +60,48 @@ def _worker_feff(folder: str) -> dict:
     return {name: os.path.exists(os.path.join(folder, name)) for name in ("phase.pad", "paths.dat", "chi.dat")}
 
 
-def merge_paths(paths: dict, used: list, tolerance: float = 0.1) -> list[dict]:
+def merge_paths(paths: dict, used: list, tolerance: float = 0.05) -> list[dict]:
     """FEFF paths grouped into classes: same potentials and all pairwise distances within ``tolerance``
     (either direction).  On an MD average structure FEFF splits symmetry-equivalent paths whose lengths
-    differ by thermal noise; one class per group, degeneracy summed, geometry of its first path."""
+    differ by thermal noise; one class per group, degeneracy summed, geometry of its first path.
+
+    FEFF also splits exactly congruent paths into several indices (its degeneracy test looks at
+    orientation too) and then filters each index on its own degeneracy-weighted amplitude, so it can
+    keep 16 of 24 congruent W–W–S triangles.  A class is congruence-defined, so the dropped part of a
+    kept class is added back (listed in ``filtered_paths``); classes FEFF dropped entirely stay out.
+    """
     classes = []
-    for u in used:
-        p = paths[u]
+
+    def match(p, c):
+        n = p["nleg"]
+        if c["nleg"] != n:
+            return False
         pos = p["positions"]
         dm = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
-        n = p["nleg"]
         rev = [0] + list(range(n - 1, 0, -1))
+        return any(c["ipots"] == [p["ipots"][o] for o in order]
+                   and np.abs(c["dm"] - dm[np.ix_(order, order)]).max() < tolerance
+                   for order in (list(range(n)), rev))
+
+    for u in used:
+        p = paths[u]
         for c in classes:
-            if c["nleg"] != n:
-                continue
-            if any(c["ipots"] == [p["ipots"][o] for o in order] and np.abs(c["dm"] - dm[np.ix_(order, order)]).max()
-                   < tolerance for order in (list(range(n)), rev)):
+            if match(p, c):
                 c["degen"] += p["degen"]
                 c["feff_paths"].append(u)
                 break
         else:
-            classes.append({"index": u, "nleg": n, "degen": p["degen"], "reff": p["reff"], "ipots": list(p["ipots"]),
-                            "positions": pos, "dm": dm, "feff_paths": [u]})
+            pos = p["positions"]
+            classes.append({"index": u, "nleg": p["nleg"], "degen": p["degen"], "reff": p["reff"],
+                            "ipots": list(p["ipots"]), "positions": pos,
+                            "dm": np.linalg.norm(pos[:, None] - pos[None], axis=-1), "feff_paths": [u],
+                            "filtered_paths": []})
+    for u in sorted(set(paths) - set(used)):
+        for c in classes:
+            if match(paths[u], c):
+                c["degen"] += paths[u]["degen"]
+                c["filtered_paths"].append(u)
+                break
     return classes
 
 
@@ -245,6 +265,7 @@ class PathClass:
     ipots: list                  # absorber first
     positions: np.ndarray        # class geometry (absorber at origin), Å
     feff_paths: list = field(default_factory=list)  # FEFF path indices merged into this class
+    filtered_paths: list = field(default_factory=list)  # congruent FEFF paths its filter dropped (added back)
     members: np.ndarray | None = None   # (M, nleg) atom indices, absorber first
     shifts: np.ndarray | None = None    # (M, nleg, 3) integer image shifts
     table: object = None                # FEFF tables: (R grid, {amp, pha, lam}) for SS, {amp, pha, lam} for MS
@@ -265,7 +286,7 @@ def _csr(avg, cutoff):
     return start, j, S, d, D
 
 
-def find_members(avg, absorbers, cls: PathClass, ipot_of_atom: np.ndarray, csr, tolerance: float = 0.1):
+def find_members(avg, absorbers, cls: PathClass, ipot_of_atom: np.ndarray, csr, tolerance: float = 0.05):
     """All atom sequences of ``avg`` starting at each absorber congruent with ``cls`` (both directions).
 
     ``ipot_of_atom``: FEFF potential of each atom's element (absorbing atoms included); a scatterer with
@@ -339,8 +360,11 @@ class ExafsResult(JSONResult):
         lines = [f"{self.label or self.absorber} {self.edge}-edge MD-EXAFS: {self.n_snapshots} snapshots × "
                  f"{self.n_absorbers} absorbers, {len(self.classes)} path classes (≤ {self.rmax} Å, ≤ {self.nleg} legs); "
                  + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings_s.items())]
+        if "ms_correction_noise_percent" in self.settings:
+            lines.append(f"  MS amplitudes averaged over {self.settings['ms_samples_per_class']} sampled geometries per "
+                         f"class (statistical error ≈ {self.settings['ms_correction_noise_percent']:.2f} % rms of k²χ)")
         if self.exact:
-            corr = " (MS-corrected, on other snapshots)" if self.exact.get("ms_corrected") else ""
+            corr = " (MS amplitudes sampled)" if self.exact.get("ms_corrected") else ""
             lines.append(f"  fast{corr} vs exact FEFF ({self.exact['n_snapshots']} snapshots × "
                          f"{self.exact['n_absorbers']} absorbers): rms(k²χ) {self.exact['rms_percent']:.2f} % over "
                          f"k={self.exact['k_range']}")
@@ -359,14 +383,14 @@ class MDExafs:
 
     def __init__(self, avg, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
                  scf_radius: float | None = None, cluster_radius: float | None = None, folder=None,
-                 tolerance: float = 0.1, bin_width: float = 0.002, r_window: float = 0.6,
+                 tolerance: float = 0.05, bin_width: float = 0.002, r_window: float = 0.6,
                  ss_grid_step: float = 0.05, feff_absorber: int | None = None, progress: bool = False):
         t0 = time.perf_counter()
         self.avg = avg
         self.absorber_symbol = absorber
         self.edge, self.rmax, self.nleg = edge, float(rmax), int(nleg)
         self.tolerance, self.bin_width, self.r_window = tolerance, bin_width, r_window
-        self.warnings = []
+        self.warnings, self.notes = [], []
         symbols = np.array(avg.get_chemical_symbols())
         self.absorbers = np.flatnonzero(symbols == absorber)
         if len(self.absorbers) == 0:
@@ -398,12 +422,18 @@ class MDExafs:
         for p in merged:
             u = p["index"]
             cls = PathClass(index=u, nleg=p["nleg"], degen=p["degen"], reff=p["reff"], ipots=p["ipots"],
-                            positions=p["positions"], feff_paths=p["feff_paths"])
+                            positions=p["positions"], feff_paths=p["feff_paths"],
+                            filtered_paths=p["filtered_paths"])
             cls.members, cls.shifts = find_members(avg, self.absorbers, cls, ipot_element, csr, tolerance)
             per_abs = len(cls.members) / len(self.absorbers)
-            if abs(per_abs - cls.degen) > 1e-6:
+            if per_abs < cls.degen - 1e-6:
                 self.warnings.append(f"path {u} (nleg {cls.nleg}, reff {cls.reff:.3f}): {per_abs:.2f} members per "
-                                     f"absorber on the average structure vs FEFF degeneracy {cls.degen:g}")
+                                     f"absorber on the average structure vs FEFF degeneracy {cls.degen:g}: the average "
+                                     f"structure is noisier than tolerance {tolerance} Å")
+            elif per_abs > cls.degen + 1e-6:
+                self.notes.append(f"path {u} (nleg {cls.nleg}, reff {cls.reff:.3f}): all {per_abs:g} congruent members "
+                                  f"per absorber used; FEFF's pathfinder kept {cls.degen:g} of them (it splits "
+                                  "congruent paths and filters each part on its own)")
             self.classes.append(cls)
         self.timings["members"] = time.perf_counter() - t1
 
@@ -427,6 +457,9 @@ class MDExafs:
                 pos += 1
             c.table = self._tab[n]
         self.timings["feff_tables"] = time.perf_counter() - t2
+        self.ms_factor = {}     # per MS class (FEFF index): mean complex amplitude × e^{−iφ_class}, see sample_ms_correction
+        self.ms_factor_se = {}  # its standard error
+        self.ms_noise = None    # resulting standard error of χ(k), set by chi()
         self.reset()
 
     def _on_grid(self, t):
@@ -434,37 +467,59 @@ class MDExafs:
 
     # ---- geometry accumulation
     def reset(self):
+        """Empty histograms; index the distinct legs (atom pair + image shift) of all members once, so a
+        snapshot costs one distance per distinct leg and a gather-sum per member."""
         nb = int(round(2 * self.r_window / self.bin_width))
         self.hist = np.zeros((len(self.classes), nb))
         self.hist_r = np.zeros((len(self.classes), nb))   # Σ R per bin: χ is evaluated at each bin's mean R
         self.n_frames = 0
         self.out_of_range = 0
-        self._groups = {}
-        for n, c in enumerate(self.classes):
-            g = self._groups.setdefault(c.nleg, {"idx": [], "sh": [], "cls": []})
-            g["idx"].append(c.members)
-            g["sh"].append(c.shifts)
-            g["cls"].append(np.full(len(c.members), n))
-        for g in self._groups.values():
-            g["idx"] = np.concatenate(g["idx"])
-            g["sh"] = np.concatenate(g["sh"]).astype(float)
-            g["cls"] = np.concatenate(g["cls"])
         self._r0 = np.array([c.reff - self.r_window for c in self.classes])
+        keys, groups = [], {}
+        for n, c in enumerate(self.classes):
+            g = groups.setdefault(c.nleg, {"cls": [], "legs": []})
+            a, b = c.members, np.roll(c.members, -1, axis=1)
+            shift = np.roll(c.shifts, -1, axis=1) - c.shifts
+            # a leg and its reverse are the same distance: orient each so that (a, b, shift) is canonical
+            negative = (shift[..., 0] < 0) | ((shift[..., 0] == 0) & (
+                (shift[..., 1] < 0) | ((shift[..., 1] == 0) & (shift[..., 2] < 0))))
+            flip = (a > b) | ((a == b) & negative)
+            a, b, shift = np.where(flip, b, a), np.where(flip, a, b), np.where(flip[..., None], -shift, shift)
+            keys.append(np.concatenate([a[..., None], b[..., None], shift], axis=-1).reshape(-1, 5))
+            g["legs"].append(len(keys) - 1)
+            g["cls"].append(np.full(len(c.members), n))
+            g.setdefault("shape", []).append(c.members.shape)
+        if keys:
+            uniq, inverse = np.unique(np.concatenate(keys), axis=0, return_inverse=True)
+        else:
+            uniq, inverse = np.zeros((0, 5), int), np.zeros(0, int)
+        inverse = inverse.reshape(-1)
+        self._legs = {"a": uniq[:, 0], "b": uniq[:, 1], "shift": uniq[:, 2:].astype(float)}
+        start = np.cumsum([0] + [len(k) for k in keys])
+        self._groups = {}
+        for nleg, g in groups.items():
+            ids = np.concatenate([inverse[start[i]:start[i + 1]].reshape(shape)
+                                  for i, shape in zip(g["legs"], g["shape"])])
+            cls = np.concatenate(g["cls"])
+            # SS: both legs are the same distance, half path length = that distance
+            self._groups[nleg] = {"legs": ids[:, 0] if nleg == 2 else ids.astype(np.int32),
+                                  "offset": cls * nb, "r0": self._r0[cls]}
 
     def accumulate(self, positions: np.ndarray, cell: np.ndarray) -> None:
         """Add one snapshot (unwrapped positions, cell)."""
         nb = self.hist.shape[1]
+        L = self._legs
+        d = np.linalg.norm(positions[L["b"]] - positions[L["a"]] + L["shift"] @ cell, axis=1)
         for nleg, g in self._groups.items():
-            x = positions[g["idx"]] + g["sh"] @ cell          # (M, nleg, 3)
-            legs = np.linalg.norm(np.roll(x, -1, axis=1) - x, axis=2).sum(axis=1) / 2
-            b = np.floor((legs - self._r0[g["cls"]]) / self.bin_width).astype(int)
-            bad = (b < 0) | (b >= nb)
+            half = d[g["legs"]] if nleg == 2 else 0.5 * d[g["legs"]].sum(axis=1)
+            b = ((half - g["r0"]) * (1.0 / self.bin_width)).astype(np.int64)   # r0 ≤ half: truncation = floor
+            bad = (half < g["r0"]) | (b >= nb)
             if bad.any():
                 self.out_of_range += int(bad.sum())
-                b = np.clip(b, 0, nb - 1)
-            flat = g["cls"] * nb + b
+                b = np.clip(np.floor((half - g["r0"]) / self.bin_width), 0, nb - 1).astype(np.int64)
+            flat = g["offset"] + b
             self.hist += np.bincount(flat, minlength=self.hist.size).reshape(self.hist.shape)
-            self.hist_r += np.bincount(flat, weights=legs, minlength=self.hist.size).reshape(self.hist.shape)
+            self.hist_r += np.bincount(flat, weights=half, minlength=self.hist.size).reshape(self.hist.shape)
         self.n_frames += 1
 
     def accumulate_frames(self, frames, positions=None, progress: bool = False):
@@ -491,6 +546,7 @@ class MDExafs:
         norm = self.n_frames * len(self.absorbers)
         if norm == 0:
             raise ValueError("no snapshots accumulated")
+        noise2 = np.zeros_like(kk)
         for n, c in enumerate(self.classes):
             if classes is not None and n not in classes:
                 continue
@@ -512,19 +568,73 @@ class MDExafs:
                 lam = (1 - f) * stack["lam"][i0] + f * stack["lam"][i0 + 1]
             else:
                 t = c.table
-                amp, pha, lam = t["amp"][None], t["pha"][None], t["lam"][None]
+                if c.index in self.ms_factor:   # mean complex amplitude over sampled instantaneous geometries
+                    z = self.ms_factor[c.index]
+                    amp, pha = np.abs(z)[None], (t["pha"] + np.angle(z))[None]
+                else:
+                    amp, pha = t["amp"][None], t["pha"][None]
+                lam = t["lam"][None]
             Rc = R[:, None]
             base = amp * np.exp(-2 * Rc / lam) / (q * Rc ** 2)
             arg = 2 * q * Rc + pha
             sin, cos = np.sin(arg), np.cos(arg)
             deriv = base * (2 * q * cos - (2 / Rc + 2 / lam) * sin)
             total += (w[nz, None] * base * sin + dR[:, None] * deriv).sum(axis=0)
+            if c.index in self.ms_factor_se:
+                # the sampled amplitude's error, damped like the class term; half its variance (the part in
+                # phase with the sine) reaches χ
+                damped = np.abs((w[nz, None] * base / np.maximum(amp, 1e-30) * np.exp(2j * q * Rc)).sum(axis=0))
+                noise2 += 0.5 * (self.ms_factor_se[c.index] * damped) ** 2
         total[0] = 2 * total[1] - total[2]
+        self.ms_noise = s02 * np.sqrt(noise2) if self.ms_factor_se else None
         self.timings["chi"] = time.perf_counter() - t0
         out = s02 * total
         if k is not None:
             return np.asarray(k), np.interp(k, kk, out)
         return kk.copy(), out
+
+    # ---- multiple scattering: correction for angular disorder
+    def sample_ms_correction(self, frames, positions=None, samples_per_class: int = 16, seed: int = 0) -> None:
+        """Correct the MS classes for what the fast mode ignores: their FEFF amplitude and phase depend on
+        the angles of the instantaneous geometry, not only on its length (focusing paths near 180° lose
+        amplitude under disorder).  For ``samples_per_class`` members drawn at random snapshots FEFF runs
+        at the instantaneous geometry; the mean complex amplitude amp e^{iφ} over them replaces
+        the class geometry's in ``chi``, whose length dependence (2kR, 1/R², e^{−2R/λ}) stays with the
+        histograms.  The amplitude is smooth in k, so a few samples suffice (a per-member
+        difference of χ itself oscillates with R and needs far more).  Costs samples × MS classes FEFF
+        paths, independent of the snapshot count."""
+        from .rdf import unwrap
+
+        positions = unwrap(frames) if positions is None else positions
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        jobs, owner = [], []
+        for c in self.classes:
+            if c.nleg == 2 or not len(c.members):
+                continue
+            for m, t in zip(rng.integers(len(c.members), size=samples_per_class),
+                            rng.integers(len(frames), size=samples_per_class)):
+                x = positions[t][c.members[m]] + c.shifts[m] @ frames[t].cell.array
+                jobs.append((c.ipots, x - x[0]))
+                owner.append(c)
+        tables = onepath_tables(self.folder, jobs) if jobs else []
+        samples = {}
+        for tab, c in zip(tables, owner):
+            t = self._on_grid(tab)
+            samples.setdefault(c.index, []).append(t["amp"] * np.exp(1j * (t["pha"] - c.table["pha"])))
+        # e^{iφ_class} is factored out only to keep the phase on the class table's branch
+        self.ms_factor, self.ms_factor_se = {}, {}
+        for c in self.classes:
+            z = np.array(samples.get(c.index, []))
+            if len(z):
+                self.ms_factor[c.index] = z.mean(axis=0)
+                self.ms_factor_se[c.index] = (np.abs(z.std(axis=0, ddof=1)) / np.sqrt(len(z)) if len(z) > 1
+                                              else np.zeros(len(self.kgrid)))
+        self.timings["ms_correction"] = time.perf_counter() - t0
+
+    def _path_chi(self, table: dict, R: float) -> np.ndarray:
+        q = np.maximum(self.kgrid, KSTEP / 2)
+        return table["amp"] * np.exp(-2 * R / table["lam"]) * np.sin(2 * q * R + table["pha"]) / (q * R ** 2)
 
     # ---- exact reference
     def exact_chi(self, frames, positions=None, *, absorbers=None, snapshots=None, pairs=None,
@@ -552,20 +662,21 @@ class MDExafs:
                     jobs.append((c.ipots, geom - geom[0]))
         tables = onepath_tables(self.folder, jobs) if jobs else []
         kk = self.kgrid
-        q = np.maximum(kk, KSTEP / 2)
         total = np.zeros_like(kk)
         for (ipots, geom), tab in zip(jobs, tables):
-            t = self._on_grid(tab)
             R = 0.5 * np.linalg.norm(np.roll(geom, -1, axis=0) - geom, axis=1).sum()
-            total += t["amp"] * np.exp(-2 * R / t["lam"]) * np.sin(2 * q * R + t["pha"]) / (q * R ** 2)
+            total += self._path_chi(self._on_grid(tab), R)
         total /= len(pairs)
         total[0] = 2 * total[1] - total[2]
         return kk.copy(), total
 
     def fast_chi_pairs(self, frames, positions, pairs, classes=None) -> np.ndarray:
         """The fast mode restricted to (snapshot, absorber) pairs and class indices (for comparisons)."""
+        from .rdf import unwrap
+
+        positions = unwrap(frames) if positions is None else positions
         saved = (self.classes, self.absorbers, self.hist, self.hist_r, self.n_frames, self.out_of_range,
-                 self._groups, self._r0)
+                 self._groups, self._r0, self._legs)
         chosen = range(len(self.classes)) if classes is None else classes
         total = np.zeros_like(self.kgrid)
         try:
@@ -577,7 +688,7 @@ class MDExafs:
                 total += self.chi()[1]
         finally:
             (self.classes, self.absorbers, self.hist, self.hist_r, self.n_frames, self.out_of_range,
-             self._groups, self._r0) = saved
+             self._groups, self._r0, self._legs) = saved
         return total / len(pairs)
 
 
@@ -720,19 +831,17 @@ def read_experiment(path, *, group: str | None = None, e0: float | None = None, 
 
 def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
              scf_radius: float | None = None, experiment=None, kmin: float = 3.0, kmax: float = 16.0,
-             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, ms_correction: int = 0,
-             folder=None,
-             tolerance: float = 0.1, bin_width: float = 0.002, label: str = "", progress: bool = False,
+             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, ms_samples: int = 16,
+             seed: int = 0, folder=None,
+             tolerance: float = 0.05, bin_width: float = 0.002, label: str = "", progress: bool = False,
              engine: "MDExafs | None" = None, engine_kwargs: dict | None = None) -> ExafsResult:
     """Configuration-averaged EXAFS of ``frames`` (ASE Atoms, same atoms; e.g. read_snapshots(traj)).
 
     ``experiment``: a file for ``read_experiment`` or a dict with "k", "chi".  ``exact_snapshots``/
     ``exact_absorbers`` > 0 also run the slow exact mode on the first snapshots/absorbers and report
     the rms deviation of k²χ (fast mode restricted to the same absorbers and snapshots).
-    ``ms_correction`` > 0: control-variate correction of the multiple-scattering classes, whose fast-mode
-    amplitude ignores angular disorder: χ += [χ_exact − χ_fast](sample) over that many (snapshot,
-    absorber) pairs spread over the trajectory (SS classes are already exact to interpolation error).
-    The exact-mode check then uses other pairs (the last snapshots).
+    ``ms_samples`` > 0: per multiple-scattering class, that many members at random snapshots (``seed``)
+    correct the fast mode for angular disorder (``MDExafs.sample_ms_correction``; 0 switches it off).
     ``engine``: reuse the FEFF setup (potentials, classes, members) of an ``MDExafs`` built for the same
     atoms, e.g. to compare trajectories of several calculators with identical potentials.
     """
@@ -750,51 +859,39 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
         engine.reset()
         absorber, edge, rmax, nleg = engine.absorber_symbol, engine.edge, engine.rmax, engine.nleg
     engine.accumulate_frames(frames, positions, progress=progress)
+    engine.ms_factor, engine.ms_factor_se = {}, {}
+    if ms_samples:
+        engine.sample_ms_correction(frames, positions, samples_per_class=ms_samples, seed=seed)
     k, chi = engine.chi()
     if engine.out_of_range:
         engine.warnings.append(f"{engine.out_of_range} half path lengths outside ±{engine.r_window} Å of their class "
                                "(clipped into the edge bins): the snapshots are far from the average structure")
     classes = [{"index": c.index, "feff_paths": c.feff_paths, "nleg": c.nleg, "reff": c.reff, "degen": c.degen,
-                "members_per_absorber": len(c.members) / len(engine.absorbers), "ipots": c.ipots} for c in engine.classes]
+                "members_per_absorber": len(c.members) / len(engine.absorbers), "ipots": c.ipots,
+                "filtered_paths": c.filtered_paths} for c in engine.classes]
     result = ExafsResult(label=label, absorber=absorber, edge=edge, n_snapshots=len(frames),
                          n_absorbers=len(engine.absorbers), rmax=rmax, nleg=nleg, k=k, chi=chi, classes=classes,
                          timings_s=dict(engine.timings), feff_static_k=engine.static_k,
                          feff_static_chi=engine.static_chi,
                          settings={"scf_radius": scf_radius, "tolerance": tolerance, "bin_width": bin_width,
-                                   "feff_folder": str(engine.folder), "folp": 1.15, "exchange": "Hedin-Lundqvist"},
+                                   "feff_folder": str(engine.folder), "folp": 1.15, "exchange": "Hedin-Lundqvist",
+                                   "ms_samples_per_class": ms_samples, "notes": list(engine.notes)},
                          warnings=list(engine.warnings))
-    ms = [n for n, c in enumerate(engine.classes) if c.nleg > 2]
-    if ms_correction and ms:
-        t0 = time.perf_counter()
-        n = int(ms_correction)
-        snaps = np.linspace(0, len(frames) - 1, n).round().astype(int)
-        absb = engine.absorbers[np.linspace(0, len(engine.absorbers) - 1, n).round().astype(int)]
-        pairs = [(int(t), int(a)) for t, a in zip(snaps, absb)]
-        _, exact_ms = engine.exact_chi(frames, positions, pairs=pairs, classes=ms)
-        fast_ms = engine.fast_chi_pairs(frames, positions, pairs, classes=ms)
-        chi = chi + (exact_ms - fast_ms)
-        result.chi = chi
-        result.settings["ms_correction_pairs"] = pairs
-        engine.timings["ms_correction"] = time.perf_counter() - t0
+    if engine.ms_noise is not None:
+        m = (k >= kmin) & (k <= kmax)
+        result.settings["ms_correction_noise_percent"] = float(
+            100 * np.sqrt(np.mean((engine.ms_noise * k ** 2)[m] ** 2) / np.mean((chi * k ** 2)[m] ** 2)))
     if exact_snapshots and exact_absorbers:
         t0 = time.perf_counter()
-        snaps = list(range(min(exact_snapshots, len(frames))))
-        absorbers = engine.absorbers[:exact_absorbers]
-        pairs = [(t, int(a)) for t in snaps for a in absorbers]
-        if ms_correction and ms:   # validate on pairs not used for the correction
-            used_pairs = set(result.settings["ms_correction_pairs"])
-            pool = [(t, int(a)) for t in range(len(frames))[::-1] for a in engine.absorbers]
-            pairs = [p for p in pool if p not in used_pairs][:len(pairs)]
+        pairs = [(t, int(a)) for t in range(min(exact_snapshots, len(frames))) for a in engine.absorbers[:exact_absorbers]]
         ke, chie = engine.exact_chi(frames, positions, pairs=pairs)
         chif = engine.fast_chi_pairs(frames, positions, pairs)
-        if ms_correction and ms:
-            chif = chif + (exact_ms - fast_ms)
         m = (ke >= kmin) & (ke <= kmax)
         rms = float(np.sqrt(np.mean(((chif - chie) * ke ** 2)[m] ** 2)) / np.sqrt(np.mean((chie * ke ** 2)[m] ** 2)))
         result.exact = {"n_snapshots": len({t for t, _ in pairs}), "n_absorbers": len({a for _, a in pairs}),
                         "pairs": pairs, "k": ke, "chi_exact": chie,
                         "chi_fast": chif, "rms_percent": 100 * rms, "k_range": [kmin, kmax],
-                        "ms_corrected": bool(ms_correction and ms), "seconds": time.perf_counter() - t0}
+                        "ms_corrected": bool(engine.ms_factor), "seconds": time.perf_counter() - t0}
     if experiment is not None:
         exp = experiment if isinstance(experiment, dict) else read_experiment(experiment)
         cmp = compare(k, chi, exp["k"], exp["chi"], kmin=kmin, kmax=kmax, e0=e0, s02=s02,
@@ -813,7 +910,9 @@ def _restrict(cls: PathClass, absorbers) -> PathClass:
 
 
 def static_exafs(atoms, **kwargs) -> ExafsResult:
-    """EXAFS of one structure without disorder (a single 'snapshot')."""
+    """EXAFS of one structure without disorder (a single 'snapshot'; every member has its class geometry,
+    so there is nothing for the MS sampling to correct)."""
+    kwargs.setdefault("ms_samples", 0)
     return md_exafs([atoms], **kwargs)
 
 

@@ -84,8 +84,9 @@ def register_md(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--e0", default="fit", help="E0 shift in eV or 'fit' (default)")
     p.add_argument("--s02", default="fit", help="S0² or 'fit' (default)")
     p.add_argument("--exact", type=int, default=0, help="also run the exact mode on N snapshots (1 absorber)")
-    p.add_argument("--ms-correction", type=int, default=0,
-                   help="correct multiple-scattering classes with exact FEFF on N (snapshot, absorber) pairs")
+    p.add_argument("--ms-samples", type=int, default=16,
+                   help="FEFF runs per multiple-scattering class at sampled instantaneous geometries, to correct "
+                   "the MS amplitudes for angular disorder (default 16; 0 = off)")
     p.add_argument("--skip", type=int, default=0, help="drop the first N snapshots")
     p.add_argument("--every", type=int, default=1, help="use every N-th snapshot")
     p.add_argument("-o", "--output", default="bench-exafs", help="output folder (default bench-exafs)")
@@ -200,7 +201,7 @@ def _exafs(args) -> int:
         frames = read_snapshots(path)[args.skip::args.every]
         res = md_exafs(frames, absorber=args.absorber, edge=args.edge, rmax=args.rmax, nleg=args.nleg,
                        scf_radius=args.scf, experiment=experiment, kmin=args.kmin, kmax=args.kmax, e0=e0, s02=s02,
-                       exact_snapshots=args.exact, ms_correction=args.ms_correction, folder=out / f"feff_{name}", label=name, progress=args.progress)
+                       exact_snapshots=args.exact, ms_samples=args.ms_samples, folder=out / f"feff_{name}", label=name, progress=args.progress)
         res.save_json(out / f"exafs_{name}.json")
         print(res.summary())
         for w in res.warnings:
