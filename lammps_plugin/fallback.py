@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .box import create_box_and_atoms
 from .bridge import (_format, default_threads, evaluate, resolve_calculator, set_torch_threads,
                      virial_from_stress)
 
@@ -36,10 +37,10 @@ def atoms_to_lammps(lmp, atoms, specorder=None, region_id: str = "cell"):
 
     Returns ``(specorder, prism)``: type i+1 is element ``specorder[i]``;
     ``prism.vector_to_ase`` turns LAMMPS vectors (forces) back into the
-    frame of ``atoms`` (LAMMPS needs a lower-triangular cell).
+    frame of ``atoms`` (LAMMPS needs a lower-triangular cell).  Atoms on the
+    cell's faces are kept (:func:`lammps_plugin.box.box_positions`).
     """
-    from ase.calculators.lammps import Prism
-    from ase.data import atomic_masses, atomic_numbers
+    from ase.data import atomic_numbers
 
     symbols = atoms.get_chemical_symbols()
     if specorder is None:
@@ -48,20 +49,8 @@ def atoms_to_lammps(lmp, atoms, specorder=None, region_id: str = "cell"):
     missing = sorted(set(symbols) - set(specorder))
     if missing:
         raise ValueError(f"specorder {specorder} lacks element(s) {missing}")
-    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
-    xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
-    bc = " ".join("p" if p else "f" for p in atoms.pbc)
-    lmp.command(f"boundary {bc}")
-    lmp.command(
-        f"region {region_id} prism 0 {xhi!r} 0 {yhi!r} 0 {zhi!r} {xy!r} {xz!r} {yz!r} units box"
-    )
-    lmp.command(f"create_box {len(specorder)} {region_id}")
-    pos = prism.vector_to_lammps(atoms.positions, wrap=True)
     types = [specorder.index(s) + 1 for s in symbols]
-    ids = list(range(1, len(atoms) + 1))
-    lmp.create_atoms(len(atoms), ids, types, pos.ravel().tolist())
-    for i, s in enumerate(specorder):
-        lmp.command(f"mass {i + 1} {float(atomic_masses[atomic_numbers[s]])!r}")
+    prism = create_box_and_atoms(lmp, atoms, types, specorder, region_id)
     return specorder, prism
 
 

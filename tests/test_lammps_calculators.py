@@ -84,6 +84,63 @@ def test_layered_sw_ilp_forces_stress_and_sum():
     assert e_ilp < 0
 
 
+def ws2_slab_touching_cell(layers=2):
+    """Rattled 2H-WS2 (one or two layers), not periodic along z, its cell fitted to the atoms: the
+    lowest atom on z = 0, the highest exactly on the upper face z = c of the LAMMPS box."""
+    from ase_ftcalc.dft import bulk_2h
+
+    atoms = bulk_2h("WS2").repeat((2, 2, 1))
+    if layers == 1:
+        del atoms[[i for i, z in enumerate(atoms.get_scaled_positions()[:, 2]) if z > 0.5]]
+    atoms.rattle(0.03, seed=6)
+    atoms.pbc = (True, True, False)
+    atoms.positions[:, 2] -= atoms.positions[:, 2].min()
+    atoms.cell[2] = [0.0, 0.0, atoms.positions[:, 2].max()]
+    return atoms
+
+
+def with_vacuum(atoms):
+    """The same slab in a taller cell: the reference, since no term depends on a non-periodic box."""
+    ref = atoms.copy()
+    ref.center(vacuum=5.0, axis=2)
+    return ref
+
+
+def test_layered_tmd_atoms_on_cell_faces(tmp_path):
+    """LAMMPS gets every atom (create_atoms drops those outside its half-open box without a word),
+    also when new positions go into the running instance; the data file holds them all too."""
+    from lammps_plugin.calculators import write_layered_tmd_data
+
+    atoms = ws2_slab_touching_cell()
+    ref = with_vacuum(atoms)
+    calc = LayeredTMDCalculator()
+    atoms.calc = calc
+    ref.calc = LayeredTMDCalculator()
+    for step in range(2):
+        if step:
+            for a in (atoms, ref):
+                a.positions[3] += [0.02, -0.01, 0.01]
+        e = atoms.get_potential_energy()
+        assert calc.lmp.get_natoms() == len(atoms)
+        assert abs(e - ref.get_potential_energy()) < 1e-8
+        assert np.abs(atoms.get_forces() - ref.get_forces()).max() < 1e-8
+    assert calc.nlayers == 2
+    elements = write_layered_tmd_data(atoms, tmp_path / "slab.data")
+    assert elements == calc.elements_per_type
+    assert f"{len(atoms)} atoms" in (tmp_path / "slab.data").read_text().splitlines()[2:4]
+
+
+def test_sw_mod_lammpslib_atoms_on_cell_faces():
+    """ASE's LAMMPSlib route: an atom on the upper face of a non-periodic direction works."""
+    atoms = ws2_slab_touching_cell(layers=1)
+    ref = with_vacuum(atoms)
+    atoms.calc = sw_mod_calculator(("W", "S"))
+    ref.calc = sw_mod_calculator(("W", "S"))
+    assert abs(atoms.get_potential_energy() - ref.get_potential_energy()) < 1e-8
+    assert np.abs(atoms.get_forces() - ref.get_forces()).max() < 1e-8
+
+
+
 # ----------------------------------------------------------------------------- GULP
 
 

@@ -361,6 +361,68 @@ def test_fallback_fix_external_matches_direct():
     lmp.close()
 
 
+def cu_slab_touching_cell():
+    """Cu(111) slab, not periodic along z, its cell fitted to the atoms: the lowest atom lies on
+    z = 0 and the highest exactly on the upper face z = c."""
+    from ase.build import fcc111
+
+    atoms = fcc111("Cu", size=(3, 3, 3), a=3.61, vacuum=5.0)
+    atoms.rattle(0.03, seed=4)
+    atoms.positions[:, 2] -= atoms.positions[:, 2].min()
+    atoms.cell[2] = [0.0, 0.0, atoms.positions[:, 2].max()]
+    assert not atoms.pbc[2]
+    return atoms
+
+
+def cu_hexagonal_on_faces():
+    """Periodic Cu(111) cell (hexagonal: a tilted LAMMPS box) with atoms on its corners and faces,
+    written as ``wrap`` and rounding leave them: fractional 0, 1, 1 - 1e-16, 0.9999999999, -1e-12.
+    LAMMPS 2025 remaps these along periodic directions itself; this guards the wrapping here."""
+    from ase.build import fcc111
+
+    atoms = fcc111("Cu", size=(3, 3, 3), a=3.61, vacuum=1.0, periodic=True)
+    frac = atoms.get_scaled_positions()
+    frac -= frac[0]  # layer 1 on the z = 0 face, its corner atom on all three faces
+    frac = np.round(frac, 12) % 1.0
+    edge = np.isclose(frac, 0.0)
+    assert edge.all(axis=1).sum() == 1 and edge[:, :2].any(axis=1).sum() >= 5
+    values = np.array([1.0, 1.0 - 1e-16, -1e-17, 0.9999999999 - 1.0, -1e-12, 0.0])
+    frac[edge] = np.resize(values, edge.sum())  # all within 1e-10 of 0 modulo 1: same crystal
+    frac[0] = [1.0, 1.0 - 1e-16, 1.0]
+    atoms.set_scaled_positions(frac)
+    return atoms
+
+
+@pytest.mark.parametrize("make_atoms", [cu_slab_touching_cell, cu_hexagonal_on_faces], ids=["slab", "hexagonal"])
+def test_atoms_on_cell_faces_are_all_created(make_atoms):
+    """Every atom reaches LAMMPS (create_atoms drops atoms outside its half-open box without a word)
+    and the fix external route then gives the energy and forces of EMT on the original atoms."""
+    atoms = make_atoms()
+    lmp = open_lammps(plugin=False)
+    try:
+        specorder, prism = setup(lmp, atoms)
+        assert lmp.get_natoms() == len(atoms)
+        attach_fix_external(lmp, EMT(), specorder)
+        pe, f, *_ = lammps_state(lmp, len(atoms))
+    finally:
+        lmp.close()
+    ref = atoms.copy()
+    ref.calc = EMT()
+    assert abs(pe - ref.get_potential_energy()) < TOL_E
+    assert np.abs(prism.vector_to_ase(f) - ref.get_forces()).max() < TOL_F
+
+
+def test_atoms_outside_a_non_periodic_cell_are_a_clear_error():
+    atoms = cu_slab_touching_cell()
+    atoms.positions[5, 2] -= 0.5  # below the cell along z, which is not periodic
+    lmp = open_lammps(plugin=False)
+    try:
+        with pytest.raises(ValueError, match=r"1 atom\(s\) lie outside the cell along its c vector.*\[5\]"):
+            setup(lmp, atoms)
+    finally:
+        lmp.close()
+
+
 # ----------------------------------------------------------------- errors
 
 
@@ -503,7 +565,6 @@ def test_cli_build_prints_plugin(plugin):
 
 def test_hybrid_overlay_with_ilp_tmd(plugin):
     """hybrid/overlay ase (intralayer stand-in) + ilp/tmd on bulk 2H-MoS2 == the two parts."""
-    from ase.calculators.lammps import Prism
     from ase.calculators.lj import LennardJones
 
     from lammps_plugin.calculators import LayeredTMDCalculator, potential_path, tmd_layers
@@ -525,8 +586,7 @@ def test_hybrid_overlay_with_ilp_tmd(plugin):
     lmp = open_lammps()
     lmp.commands_string("units metal\natom_style full\natom_modify map array sort 0 0")
     layer, role = tmd_layers(atoms)
-    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
-    LayeredTMDCalculator._create(lmp, atoms, elements, layer, role, prism)
+    prism = LayeredTMDCalculator._create(lmp, atoms, elements, layer, role)
     lmp.commands_string(
         "pair_style hybrid/overlay ase lj_ase ilp/tmd 16.0\n"
         f"pair_coeff * * ase {' '.join(elements)}\n"

@@ -116,6 +116,34 @@ def test_layered_tmd_ws2_matches_layered_calculator(tmp_path):
     assert np.abs(frame.get_forces() - direct.get_forces()).max() < 1e-8
 
 
+def test_create_system_atoms_on_cell_faces():
+    """A WS2 bilayer slab (z not periodic) whose cell is fitted to its atoms, the highest exactly on
+    the upper face: LAMMPS gets every atom and sw/mod + ilp/tmd give the layered calculator's energy."""
+    from ase_ftcalc.dft import bulk_2h
+    from benchmarks.md_lammps import create_system
+    from lammps_plugin import open_lammps
+    from lammps_plugin.calculators import LayeredTMDCalculator
+
+    atoms = bulk_2h("WS2").repeat((2, 2, 1))
+    atoms.rattle(0.03, seed=6)
+    atoms.pbc = (True, True, False)
+    atoms.positions[:, 2] -= atoms.positions[:, 2].min()
+    atoms.cell[2] = [0.0, 0.0, atoms.positions[:, 2].max()]
+    ref = atoms.copy()
+    ref.center(vacuum=5.0, axis=2)  # no term depends on a non-periodic box
+    ref.calc = LayeredTMDCalculator()
+    system = tmd_pair_setup(atoms)
+    assert system.type_elements == ["W", "S", "S"] * 2
+    lmp = open_lammps(plugin=False)
+    try:
+        create_system(lmp, atoms, system)
+        assert lmp.get_natoms() == len(atoms)
+        lmp.command("run 0")
+        assert abs(lmp.get_thermo("pe") - ref.get_potential_energy()) < 1e-8
+    finally:
+        lmp.close()
+
+
 def test_blow_up_guard_stops_and_keeps_snapshots(tmp_path):
     traj = tmp_path / "bad.traj"
     with pytest.warns(RuntimeWarning, match="blow-up guard"):
