@@ -149,7 +149,7 @@ def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), tempera
     """
     from ase.data import atomic_numbers
 
-    from .exafs import md_exafs, plot_exafs
+    from .exafs import MDExafs, md_exafs, plot_exafs
     from .md import read_snapshots, run_md
     from .rdf import plot_msrd, plot_rdf, rdf
 
@@ -159,6 +159,9 @@ def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), tempera
     folder = Path(out) / "md"
     folder.mkdir(parents=True, exist_ok=True)
     results, rdfs, spectra = {}, [], {}
+    # one FEFF set-up on the starting lattice for every calculator: identical potentials and path classes,
+    # and no spurious classes from the thermal noise left in the average of a short run
+    engine = None
     for i, (name, calc) in enumerate(calculators.items()):
         traj = folder / f"calc{i}.traj"
         md = run_md(cell, calc, temperature_K=temperature_K, timestep_fs=timestep_fs,
@@ -169,8 +172,8 @@ def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), tempera
         if md.completed and snapshots:
             structure = rdf(snapshots, label=name)
             rdfs.append(structure)
-            spectrum = md_exafs(snapshots, absorber=absorber, edge=edge, rmax=rmax, experiment=experiment,
-                                label=name, folder=folder / f"feff{i}")
+            engine = engine or MDExafs(cell, absorber=absorber, edge=edge, rmax=rmax, folder=folder / "feff")
+            spectrum = md_exafs(snapshots, experiment=experiment, label=name, engine=engine)
             spectra[name] = spectrum
             entry.update(rdf=structure.to_dict(), exafs=spectrum.to_dict())
         else:
@@ -186,7 +189,8 @@ def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), tempera
     if spectra:
         figures.append(("exafs.png", plot_exafs(spectra)))
     text = (f"NVT {temperature_K:.0f} K, {len(cell)} atoms, {timestep_fs} fs, {equilibration_steps} + "
-            f"{production_steps} steps; {absorber} {edge}-edge EXAFS averaged over the snapshots"
+            f"{production_steps} steps; {absorber} {edge}-edge EXAFS averaged over the snapshots (FEFF potentials "
+            "and paths once, on the starting lattice)"
             + ("" if experiment else " (no measured spectrum given: pass one to compare)") + ".")
     sections = [Section("MD, RDFs, MSRDs and MD-EXAFS", text, tables=[(header, rows)], figures=figures)]
     return {"absorber": absorber, "edge": edge, "calculators": results}, sections

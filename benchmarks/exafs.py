@@ -415,8 +415,10 @@ class MDExafs:
 
         t1 = time.perf_counter()
         merged = merge_paths(paths, used, tolerance)
-        csr = _csr(avg, max(np.linalg.norm(np.diff(np.vstack([p["positions"], p["positions"][:1]]), axis=0),
-                                           axis=1).max() for p in merged) + tolerance)
+        longest_leg = max(np.linalg.norm(np.diff(np.vstack([p["positions"], p["positions"][:1]]), axis=0), axis=1).max()
+                          for p in merged)
+        csr = _csr(avg, longest_leg + tolerance)
+        csr_wide = _csr(avg, longest_leg + 3 * tolerance)
         self.classes = []
         ipot_element = np.array([ipot[sym] for sym in symbols])
         for p in merged:
@@ -426,6 +428,16 @@ class MDExafs:
                             filtered_paths=p["filtered_paths"])
             cls.members, cls.shifts = find_members(avg, self.absorbers, cls, ipot_element, csr, tolerance)
             per_abs = len(cls.members) / len(self.absorbers)
+            # a short trajectory leaves noise in the average structure: widen the match, up to 3x, until every
+            # absorber has FEFF's degeneracy (stop earlier if a wider match already finds too many)
+            for wider in (1.5 * tolerance, 2 * tolerance, 3 * tolerance):
+                if per_abs >= cls.degen - 1e-6:
+                    break
+                members, shifts = find_members(avg, self.absorbers, cls, ipot_element, csr_wide, wider)
+                if len(members) / len(self.absorbers) > cls.degen + 1e-6:
+                    break
+                cls.members, cls.shifts, per_abs = members, shifts, len(members) / len(self.absorbers)
+                self.notes.append(f"path {u}: members matched within {wider:.3f} Å (average structure noisy)")
             if per_abs < cls.degen - 1e-6:
                 self.warnings.append(f"path {u} (nleg {cls.nleg}, reff {cls.reff:.3f}): {per_abs:.2f} members per "
                                      f"absorber on the average structure vs FEFF degeneracy {cls.degen:g}: the average "
@@ -829,12 +841,12 @@ def read_experiment(path, *, group: str | None = None, e0: float | None = None, 
 
 # ---------------------------------------------------------------- main entry
 
-def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
+def md_exafs(frames, *, absorber: str | None = None, edge: str = "K", rmax: float = 6.0, nleg: int = 4,
              scf_radius: float | None = None, experiment=None, kmin: float = 3.0, kmax: float = 16.0,
-             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, ms_samples: int = 16,
+             e0="fit", s02="fit", exact_snapshots: int = 0, exact_absorbers: int = 1, ms_samples: int = 32,
              seed: int = 0, folder=None,
              tolerance: float = 0.05, bin_width: float = 0.002, label: str = "", progress: bool = False,
-             engine: "MDExafs | None" = None, engine_kwargs: dict | None = None) -> ExafsResult:
+             reference=None, engine: "MDExafs | None" = None, engine_kwargs: dict | None = None) -> ExafsResult:
     """Configuration-averaged EXAFS of ``frames`` (ASE Atoms, same atoms; e.g. read_snapshots(traj)).
 
     ``experiment``: a file for ``read_experiment`` or a dict with "k", "chi".  ``exact_snapshots``/
@@ -842,6 +854,9 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
     the rms deviation of k²χ (fast mode restricted to the same absorbers and snapshots).
     ``ms_samples`` > 0: per multiple-scattering class, that many members at random snapshots (``seed``)
     correct the fast mode for angular disorder (``MDExafs.sample_ms_correction``; 0 switches it off).
+    ``reference``: the structure for the FEFF potentials and path classes instead of the average structure
+    (same atoms; e.g. the ideal lattice the MD started from): a short trajectory leaves thermal noise in
+    the average that splits FEFF's shells into spurious classes.
     ``engine``: reuse the FEFF setup (potentials, classes, members) of an ``MDExafs`` built for the same
     atoms, e.g. to compare trajectories of several calculators with identical potentials.
     """
@@ -850,12 +865,16 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
     frames = list(frames)
     positions = unwrap(frames)
     avg, _ = mean_structure(frames, positions)
+    if reference is not None and engine is None:
+        positions = _aligned(positions, reference)
+        avg = reference.copy()
     if engine is None:
+        if absorber is None:
+            raise ValueError("give the absorbing element (absorber='W') or an engine")
         engine = MDExafs(avg, absorber=absorber, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
                          folder=folder, tolerance=tolerance, bin_width=bin_width, **(engine_kwargs or {}))
     else:
-        if len(engine.avg) != len(avg) or np.any(engine.avg.numbers != avg.numbers):
-            raise ValueError("engine was built for other atoms")
+        positions = _aligned(positions, engine.avg)
         engine.reset()
         absorber, edge, rmax, nleg = engine.absorber_symbol, engine.edge, engine.rmax, engine.nleg
     engine.accumulate_frames(frames, positions, progress=progress)
@@ -875,7 +894,8 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
                          feff_static_chi=engine.static_chi,
                          settings={"scf_radius": scf_radius, "tolerance": tolerance, "bin_width": bin_width,
                                    "feff_folder": str(engine.folder), "folp": 1.15, "exchange": "Hedin-Lundqvist",
-                                   "ms_samples_per_class": ms_samples, "notes": list(engine.notes)},
+                                   "ms_samples_per_class": ms_samples, "notes": list(engine.notes),
+                                   "feff_structure": "reference" if reference is not None else "average"},
                          warnings=list(engine.warnings))
     if engine.ms_noise is not None:
         m = (k >= kmin) & (k <= kmax)
@@ -900,6 +920,17 @@ def md_exafs(frames, *, absorber: str, edge: str = "K", rmax: float = 6.0, nleg:
         result.comparison = cmp
     result.timings_s = dict(engine.timings)
     return result
+
+
+def _aligned(positions: np.ndarray, structure) -> np.ndarray:
+    """Unwrapped snapshot positions moved by whole lattice vectors, per atom, next to ``structure``'s atoms:
+    members were matched (with image shifts) on that structure."""
+    if len(structure) != positions.shape[1]:
+        raise ValueError(f"the structure for the FEFF set-up has {len(structure)} atoms, the snapshots "
+                         f"{positions.shape[1]}")
+    cell = structure.cell.array
+    frac = np.linalg.solve(cell.T, (positions.mean(axis=0) - structure.positions).T).T
+    return positions - (np.round(frac) @ cell)[None]
 
 
 def _restrict(cls: PathClass, absorbers) -> PathClass:

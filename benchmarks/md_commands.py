@@ -1,7 +1,8 @@
-"""`ftcalc md`, `ftcalc bench rdf`, `ftcalc bench exafs`: argument parsing only; work is imported lazily.
+"""`ftcalc md`, `ftcalc exafs` (= `ftcalc bench exafs`), `ftcalc bench rdf|exafs-goals`: argument parsing only;
+work is imported lazily.
 
-Register with ``register_md(sub)`` on the ``ftcalc`` sub-parsers (adds ``md`` and, under an existing
-``bench`` group, ``rdf`` and ``exafs``).
+Register with ``register_md(sub)`` on the ``ftcalc`` sub-parsers (adds ``md``, ``exafs`` and, under an
+existing ``bench`` group, ``rdf``, ``exafs`` and ``exafs-goals``).
 """
 from __future__ import annotations
 
@@ -68,7 +69,32 @@ def register_md(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="bench-rdf", help="output folder (default bench-rdf)")
     p.set_defaults(func=_rdf)
 
-    p = bench.add_parser("exafs", help="MD-averaged EXAFS (FEFF8L) vs a measured spectrum: MSE, FT, plots",
+    _add_exafs_parser(sub, "exafs")
+    _add_exafs_parser(bench, "exafs")
+    p = bench.add_parser("exafs-goals", help="the MD-EXAFS engine against its goals (768-atom WS2, W L3, 8 Å)",
+                         description="NVT 300 K of 8x8x2 2H-WS2 in LAMMPS (sw/mod + ilp/tmd), then the engine's "
+                         "speed (5000 snapshots x 256 absorbers, goal <= 60 s) and accuracy (fast vs exact FEFF, "
+                         "goal <= 3 %% rms of k²χ). Exit status 1 if a goal is missed.")
+    add_goals_arguments(p)
+    p.set_defaults(func=_exafs_goals)
+
+
+def add_goals_arguments(p) -> None:
+    p.add_argument("--snapshots", type=int, default=5000, help="default 5000")
+    p.add_argument("--stride", type=int, default=1, help="MD steps between snapshots (default 1)")
+    p.add_argument("--equilibration", type=int, default=1000, help="MD steps (default 1000)")
+    p.add_argument("--supercell", default="8,8,2", help="repeat of the 6-atom cell (default 8,8,2: 768 atoms)")
+    p.add_argument("--rmax", type=float, default=8.0, help="Å (default 8)")
+    p.add_argument("--exact-pairs", type=int, default=6, help="(snapshot, absorber) pairs for exact FEFF (default 6)")
+    p.add_argument("--ms-samples", type=int, default=32, help="per MS class (default 32)")
+    p.add_argument("--trajectory", default=None, help="reuse this trajectory instead of running MD")
+    p.add_argument("--reference", action="store_true",
+                   help="FEFF potentials and path classes on the ideal lattice, not the average structure")
+    p.add_argument("-o", "--output", default="bench-exafs-goals")
+
+
+def _add_exafs_parser(group, name: str) -> None:
+    p = group.add_parser(name, help="MD-averaged EXAFS (FEFF8L) vs a measured spectrum: MSE, FT, plots",
                          description="Potentials and paths once on the average structure, per-snapshot "
                          "geometry for all absorbers, χ(k) at the end; compared with a measured spectrum "
                          "(XDI/columns/.chi/.prj) over k=3-16 Å⁻¹ with fitted E0 shift and S0².")
@@ -78,20 +104,28 @@ def register_md(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rmax", type=float, default=6.0, help="largest half path length, Å (default 6)")
     p.add_argument("--nleg", type=int, default=4, help="legs per path (default 4)")
     p.add_argument("--scf", type=float, default=None, help="SCF radius, Å (default: no SCF)")
+    p.add_argument("--reference", help="structure file for the FEFF potentials and path classes instead of the "
+                   "average structure (e.g. the MD's starting lattice; for short trajectories)")
     p.add_argument("--experiment", help="measured spectrum: .xdi, .chi, .prj or columns (E, mu) / (k, chi)")
-    p.add_argument("--kmin", type=float, default=3.0)
-    p.add_argument("--kmax", type=float, default=16.0)
+    p.add_argument("--kmin", type=float, default=3.0, help="Å⁻¹ (default 3)")
+    p.add_argument("--kmax", type=float, default=16.0, help="Å⁻¹ (default 16)")
     p.add_argument("--e0", default="fit", help="E0 shift in eV or 'fit' (default)")
     p.add_argument("--s02", default="fit", help="S0² or 'fit' (default)")
     p.add_argument("--exact", type=int, default=0, help="also run the exact mode on N snapshots (1 absorber)")
-    p.add_argument("--ms-samples", type=int, default=16,
+    p.add_argument("--ms-samples", type=int, default=32,
                    help="FEFF runs per multiple-scattering class at sampled instantaneous geometries, to correct "
-                   "the MS amplitudes for angular disorder (default 16; 0 = off)")
+                   "the MS amplitudes for angular disorder (default 32; 0 = off)")
     p.add_argument("--skip", type=int, default=0, help="drop the first N snapshots")
     p.add_argument("--every", type=int, default=1, help="use every N-th snapshot")
     p.add_argument("-o", "--output", default="bench-exafs", help="output folder (default bench-exafs)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(func=_exafs)
+
+
+def _exafs_goals(args) -> int:
+    from .exafs_goals import run_from_args
+
+    return run_from_args(args)
 
 
 # ---------------------------------------------------------------- commands (run time)
@@ -194,6 +228,11 @@ def _exafs(args) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     experiment = read_experiment(args.experiment) if args.experiment else None
+    reference = None
+    if args.reference:
+        from ase.io import read
+
+        reference = read(args.reference)
     e0 = args.e0 if args.e0 == "fit" else float(args.e0)
     s02 = args.s02 if args.s02 == "fit" else float(args.s02)
     results = {}
@@ -201,7 +240,8 @@ def _exafs(args) -> int:
         frames = read_snapshots(path)[args.skip::args.every]
         res = md_exafs(frames, absorber=args.absorber, edge=args.edge, rmax=args.rmax, nleg=args.nleg,
                        scf_radius=args.scf, experiment=experiment, kmin=args.kmin, kmax=args.kmax, e0=e0, s02=s02,
-                       exact_snapshots=args.exact, ms_samples=args.ms_samples, folder=out / f"feff_{name}", label=name, progress=args.progress)
+                       exact_snapshots=args.exact, ms_samples=args.ms_samples, folder=out / f"feff_{name}", label=name,
+                       reference=reference, progress=args.progress)
         res.save_json(out / f"exafs_{name}.json")
         print(res.summary())
         for w in res.warnings:
