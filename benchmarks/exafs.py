@@ -481,12 +481,14 @@ class MDExafs:
     def reset(self):
         """Empty histograms; index the distinct legs (atom pair + image shift) of all members once, so a
         snapshot costs one distance per distinct leg and a gather-sum per member."""
-        nb = int(round(2 * self.r_window / self.bin_width))
+        # a path that runs back and forth over one bond (A→B→A→B) has R = 2 d: windows grow with the legs
+        window = self.r_window * np.array([max(1.0, c.nleg / 2) for c in self.classes] or [1.0])
+        nb = int(round(2 * window.max() / self.bin_width))
         self.hist = np.zeros((len(self.classes), nb))
         self.hist_r = np.zeros((len(self.classes), nb))   # Σ R per bin: χ is evaluated at each bin's mean R
         self.n_frames = 0
         self.out_of_range = 0
-        self._r0 = np.array([c.reff - self.r_window for c in self.classes])
+        self._r0 = np.array([c.reff for c in self.classes]) - window[:len(self.classes)]
         keys, groups = [], {}
         for n, c in enumerate(self.classes):
             g = groups.setdefault(c.nleg, {"cls": [], "legs": []})
@@ -883,7 +885,7 @@ def md_exafs(frames, *, absorber: str | None = None, edge: str = "K", rmax: floa
         engine.sample_ms_correction(frames, positions, samples_per_class=ms_samples, seed=seed)
     k, chi = engine.chi()
     if engine.out_of_range:
-        engine.warnings.append(f"{engine.out_of_range} half path lengths outside ±{engine.r_window} Å of their class "
+        engine.warnings.append(f"{engine.out_of_range} half path lengths outside ±{engine.r_window} Å × legs/2 of their class "
                                "(clipped into the edge bins): the snapshots are far from the average structure")
     classes = [{"index": c.index, "feff_paths": c.feff_paths, "nleg": c.nleg, "reff": c.reff, "degen": c.degen,
                 "members_per_absorber": len(c.members) / len(engine.absorbers), "ipots": c.ipots,

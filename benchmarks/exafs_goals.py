@@ -37,7 +37,7 @@ class ExafsGoalsResult(JSONResult):
     nleg: int
     n_classes: int
     members_per_absorber: float
-    md_seconds_per_step: float
+    md_seconds_per_step: float | None    # None when an existing trajectory was used
     timings_s: dict                 # feff_setup, members, read, unwrap, geometry, chi, ms_sampling
     speed_s: float                  # unwrap + geometry + chi: what the speed goal counts
     speed_per_5000_s: float         # scaled to 5000 snapshots when fewer were run
@@ -63,8 +63,8 @@ class ExafsGoalsResult(JSONResult):
                  f"absorbers, paths ≤ {self.rmax:g} Å, ≤ {self.nleg} legs: {self.n_classes} classes, "
                  f"{self.members_per_absorber:g} member paths per absorber",
                  f"  one-time: FEFF potentials/tables {t['feff_setup']:.1f} s, members {t['members']:.1f} s, "
-                 f"MS sampling {t['ms_sampling']:.1f} s; reading the trajectory {t['read']:.1f} s; "
-                 f"MD {1000 * self.md_seconds_per_step:.1f} ms/step",
+                 f"MS sampling {t['ms_sampling']:.1f} s; reading the trajectory {t['read']:.1f} s"
+                 + (f"; MD {1000 * self.md_seconds_per_step:.1f} ms/step" if self.md_seconds_per_step else ""),
                  f"  per run: unwrap {t['unwrap']:.1f} s + geometry {t['geometry']:.1f} s + χ {t['chi']:.2f} s "
                  f"= {self.speed_s:.1f} s ({1000 * t['geometry'] / max(self.n_snapshots, 1):.2f} ms per snapshot)",
                  f"  exact FEFF on {len(self.exact_pairs)} (snapshot, absorber) pairs: fast mode {self.rms_percent:.2f} % "
@@ -91,7 +91,7 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    md_s_per_step = float("nan")
+    md_s_per_step = None
     if trajectory is None:
         cell = bulk_2h("WS2").repeat(tuple(supercell))
         trajectory = out / "ws2_sw_ilp_300K.traj"
