@@ -78,6 +78,18 @@ class MDResult(JSONResult):
 
 # ---------------------------------------------------------------- helpers
 
+def blow_up_reason(step: int, epot_ev: float, temperature_K: float, fmax_ev_per_a: float,
+                   max_force_ev_per_a: float, max_temperature_K: float) -> str | None:
+    """Why the MD guard stops at this step, or None."""
+    if not (math.isfinite(epot_ev) and math.isfinite(fmax_ev_per_a) and math.isfinite(temperature_K)):
+        return f"non-finite energy/forces/temperature at step {step}"
+    if fmax_ev_per_a > max_force_ev_per_a:
+        return f"max force {fmax_ev_per_a:.3g} eV/Å > {max_force_ev_per_a} eV/Å at step {step}"
+    if temperature_K > max_temperature_K:
+        return f"temperature {temperature_K:.4g} K > {max_temperature_K:.4g} K at step {step}"
+    return None
+
+
 def _make_dynamics(atoms, ensemble, timestep_fs, temperature_K, tdamp_fs, friction_per_fs, rng):
     from ase import units
 
@@ -255,12 +267,9 @@ def run_md(atoms, calc, *, ensemble: str = "nvt", temperature_K: float = 300.0, 
         epot = work.get_potential_energy()
         temp = work.get_temperature()
         fmax = float(np.sqrt((forces ** 2).sum(axis=1)).max()) if len(work) else 0.0
-        if not (np.isfinite(epot) and np.isfinite(fmax) and math.isfinite(temp)):
-            raise MDBlowUp(f"non-finite energy/forces/temperature at step {step}")
-        if fmax > max_force_ev_per_a:
-            raise MDBlowUp(f"max force {fmax:.3g} eV/Å > {max_force_ev_per_a} eV/Å at step {step}")
-        if temp > max_temperature_K:
-            raise MDBlowUp(f"temperature {temp:.4g} K > {max_temperature_K:.4g} K at step {step}")
+        reason = blow_up_reason(step, epot, temp, fmax, max_force_ev_per_a, max_temperature_K)
+        if reason:
+            raise MDBlowUp(reason)
         return epot, temp
 
     bar = None

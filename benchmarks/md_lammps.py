@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .md import MDResult, _snapshot_writer, _truncate_trajectory, read_snapshots
+from .md import MDResult, _snapshot_writer, _truncate_trajectory, blow_up_reason, read_snapshots
 
 
 @dataclass
@@ -325,12 +325,9 @@ fix ftcalc_halt all halt 1 v_ftcalc_bad > 0.5 error continue""")
                 bar.set_postfix(T=f"{temp:.0f}K", E=f"{epot / len(atoms):.4f}eV/at")
             step = done
             fmax = float(np.sqrt(np.max(np.sum(frames.forces() ** 2, axis=1))))
-            if not (math.isfinite(temp) and math.isfinite(epot) and math.isfinite(fmax)):
-                raise _BlowUp(f"non-finite energy/forces/temperature at step {step}")
-            if temp > max_temperature_K:
-                raise _BlowUp(f"temperature {temp:.4g} K > {max_temperature_K:.4g} K at step {step}")
-            if fmax > max_force_ev_per_a:
-                raise _BlowUp(f"max force {fmax:.3g} eV/Å > {max_force_ev_per_a} eV/Å at step {step}")
+            reason = blow_up_reason(step, epot, temp, fmax, max_force_ev_per_a, max_temperature_K)
+            if reason:
+                raise _BlowUp(reason)
             if done != expected:
                 raise _BlowUp(f"LAMMPS fix halt stopped the run at step {step}")
             if step > n_equil and (step - n_equil) % stride == 0:
