@@ -83,11 +83,12 @@ def blow_up_reason(step: int, epot_ev: float, temperature_K: float, fmax_ev_per_
     """Why the MD guard stops at this step, or None."""
     if not (math.isfinite(epot_ev) and math.isfinite(fmax_ev_per_a) and math.isfinite(temperature_K)):
         return f"non-finite energy/forces/temperature at step {step}"
+    reasons = []
     if fmax_ev_per_a > max_force_ev_per_a:
-        return f"max force {fmax_ev_per_a:.3g} eV/Å > {max_force_ev_per_a} eV/Å at step {step}"
+        reasons.append(f"max force {fmax_ev_per_a:.3g} eV/Å > {max_force_ev_per_a} eV/Å")
     if temperature_K > max_temperature_K:
-        return f"temperature {temperature_K:.4g} K > {max_temperature_K:.4g} K at step {step}"
-    return None
+        reasons.append(f"temperature {temperature_K:.4g} K > {max_temperature_K:.4g} K")
+    return f"{' and '.join(reasons)} at step {step}" if reasons else None
 
 
 def _make_dynamics(atoms, ensemble, timestep_fs, temperature_K, tdamp_fs, friction_per_fs, rng):
