@@ -537,9 +537,7 @@ class MDExafs:
         self.n_frames += 1
 
     def accumulate_frames(self, frames, positions=None, progress: bool = False):
-        from .rdf import unwrap
-
-        positions = unwrap(frames) if positions is None else positions
+        positions = _unwrapped(frames, positions)
         it = range(len(frames))
         if progress:
             from tqdm.auto import tqdm
@@ -617,9 +615,7 @@ class MDExafs:
         histograms.  The amplitude is smooth in k, so a few samples suffice (a per-member
         difference of χ itself oscillates with R and needs far more).  Costs samples × MS classes FEFF
         paths, independent of the snapshot count."""
-        from .rdf import unwrap
-
-        positions = unwrap(frames) if positions is None else positions
+        positions = _unwrapped(frames, positions)
         t0 = time.perf_counter()
         rng = np.random.default_rng(seed)
         jobs, owner = [], []
@@ -657,9 +653,7 @@ class MDExafs:
         per-snapshot filter), averaged over ``pairs`` [(snapshot, absorber), ...] or over the product of
         ``snapshots`` (default all) and ``absorbers`` (cell indices; default the first).  ``classes``:
         indices of the classes to include (default all)."""
-        from .rdf import unwrap
-
-        positions = unwrap(frames) if positions is None else positions
+        positions = _unwrapped(frames, positions)
         if pairs is None:
             absorbers = self.absorbers[:1] if absorbers is None else np.asarray(absorbers)
             snapshots = range(len(frames)) if snapshots is None else snapshots
@@ -686,9 +680,7 @@ class MDExafs:
 
     def fast_chi_pairs(self, frames, positions, pairs, classes=None) -> np.ndarray:
         """The fast mode restricted to (snapshot, absorber) pairs and class indices (for comparisons)."""
-        from .rdf import unwrap
-
-        positions = unwrap(frames) if positions is None else positions
+        positions = _unwrapped(frames, positions)
         saved = (self.classes, self.absorbers, self.hist, self.hist_r, self.n_frames, self.out_of_range,
                  self._groups, self._r0, self._legs)
         chosen = range(len(self.classes)) if classes is None else classes
@@ -862,21 +854,23 @@ def md_exafs(frames, *, absorber: str | None = None, edge: str = "K", rmax: floa
     ``engine``: reuse the FEFF setup (potentials, classes, members) of an ``MDExafs`` built for the same
     atoms, e.g. to compare trajectories of several calculators with identical potentials.
     """
-    from .rdf import mean_structure, unwrap
+    from .rdf import mean_structure
 
     frames = list(frames)
-    positions = unwrap(frames)
-    avg, _ = mean_structure(frames, positions)
-    if reference is not None and engine is None:
-        positions = _aligned(positions, reference)
-        avg = reference.copy()
+    positions = _unwrapped(frames)
+    numbers = frames[0].numbers
     if engine is None:
         if absorber is None:
             raise ValueError("give the absorbing element (absorber='W') or an engine")
+        if reference is not None:
+            positions = align_to(positions, numbers, reference)
+            avg = reference.copy()
+        else:
+            avg, _ = mean_structure(frames, positions)
         engine = MDExafs(avg, absorber=absorber, edge=edge, rmax=rmax, nleg=nleg, scf_radius=scf_radius,
                          folder=folder, tolerance=tolerance, bin_width=bin_width, **(engine_kwargs or {}))
     else:
-        positions = _aligned(positions, engine.avg)
+        positions = align_to(positions, numbers, engine.avg)
         engine.reset()
         absorber, edge, rmax, nleg = engine.absorber_symbol, engine.edge, engine.rmax, engine.nleg
     engine.accumulate_frames(frames, positions, progress=progress)
@@ -900,19 +894,16 @@ def md_exafs(frames, *, absorber: str | None = None, edge: str = "K", rmax: floa
                                    "feff_structure": "reference" if reference is not None else "average"},
                          warnings=list(engine.warnings))
     if engine.ms_noise is not None:
-        m = (k >= kmin) & (k <= kmax)
-        result.settings["ms_correction_noise_percent"] = float(
-            100 * np.sqrt(np.mean((engine.ms_noise * k ** 2)[m] ** 2) / np.mean((chi * k ** 2)[m] ** 2)))
+        result.settings["ms_correction_noise_percent"] = relative_rms_percent(k, engine.ms_noise, chi, kmin, kmax)
     if exact_snapshots and exact_absorbers:
         t0 = time.perf_counter()
         pairs = [(t, int(a)) for t in range(min(exact_snapshots, len(frames))) for a in engine.absorbers[:exact_absorbers]]
         ke, chie = engine.exact_chi(frames, positions, pairs=pairs)
         chif = engine.fast_chi_pairs(frames, positions, pairs)
-        m = (ke >= kmin) & (ke <= kmax)
-        rms = float(np.sqrt(np.mean(((chif - chie) * ke ** 2)[m] ** 2)) / np.sqrt(np.mean((chie * ke ** 2)[m] ** 2)))
         result.exact = {"n_snapshots": len({t for t, _ in pairs}), "n_absorbers": len({a for _, a in pairs}),
                         "pairs": pairs, "k": ke, "chi_exact": chie,
-                        "chi_fast": chif, "rms_percent": 100 * rms, "k_range": [kmin, kmax],
+                        "chi_fast": chif, "rms_percent": relative_rms_percent(ke, chif - chie, chie, kmin, kmax),
+                        "k_range": [kmin, kmax],
                         "ms_corrected": bool(engine.ms_factor), "seconds": time.perf_counter() - t0}
     if experiment is not None:
         exp = experiment if isinstance(experiment, dict) else read_experiment(experiment)
@@ -924,15 +915,29 @@ def md_exafs(frames, *, absorber: str | None = None, edge: str = "K", rmax: floa
     return result
 
 
-def _aligned(positions: np.ndarray, structure) -> np.ndarray:
-    """Unwrapped snapshot positions moved by whole lattice vectors, per atom, next to ``structure``'s atoms:
-    members were matched (with image shifts) on that structure."""
-    if len(structure) != positions.shape[1]:
-        raise ValueError(f"the structure for the FEFF set-up has {len(structure)} atoms, the snapshots "
-                         f"{positions.shape[1]}")
+def align_to(positions: np.ndarray, numbers, structure) -> np.ndarray:
+    """Unwrapped snapshot positions (atomic ``numbers``) moved by whole lattice vectors, per atom, next to
+    ``structure``'s atoms: path members are matched, with image shifts, on that structure."""
+    if len(structure) != positions.shape[1] or np.any(np.asarray(numbers) != structure.numbers):
+        raise ValueError(f"the structure of the FEFF set-up ({structure.get_chemical_formula()}) has other atoms "
+                         "than the snapshots")
     cell = structure.cell.array
     frac = np.linalg.solve(cell.T, (positions.mean(axis=0) - structure.positions).T).T
     return positions - (np.round(frac) @ cell)[None]
+
+
+def _unwrapped(frames, positions=None) -> np.ndarray:
+    from .rdf import unwrap
+
+    return unwrap(frames) if positions is None else positions
+
+
+def relative_rms_percent(k, deviation, reference, kmin: float = 3.0, kmax: float = 16.0) -> float:
+    """100 · rms(k² deviation) / rms(k² reference) over [kmin, kmax]: how the goals and checks measure χ errors."""
+    k = np.asarray(k)
+    m = (k >= kmin) & (k <= kmax)
+    return float(100 * np.sqrt(np.mean((np.asarray(deviation) * k ** 2)[m] ** 2)
+                               / np.mean((np.asarray(reference) * k ** 2)[m] ** 2)))
 
 
 def _restrict(cls: PathClass, absorbers) -> PathClass:

@@ -84,7 +84,7 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
     (for short trajectories, whose average is noisy)."""
     from ase_ftcalc.dft import bulk_2h
 
-    from .exafs import MDExafs
+    from .exafs import MDExafs, align_to, relative_rms_percent
     from .md import read_snapshots
     from .md_lammps import run_lammps_md, tmd_pair_setup
     from .rdf import mean_structure, unwrap
@@ -107,12 +107,11 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
     t0 = time.perf_counter()
     positions = unwrap(frames)
     timings["unwrap"] = time.perf_counter() - t0
-    avg, _ = mean_structure(frames, positions)
     if use_reference:
-        ideal = bulk_2h("WS2").repeat(tuple(supercell))
-        frac = np.linalg.solve(ideal.cell.array.T, (avg.positions - ideal.positions).T).T
-        ideal.positions += np.round(frac) @ ideal.cell.array
-        avg = ideal
+        avg = bulk_2h("WS2").repeat(tuple(supercell))
+        positions = align_to(positions, frames[0].numbers, avg)
+    else:
+        avg, _ = mean_structure(frames, positions)
     engine = MDExafs(avg, absorber="W", edge="L3", rmax=rmax, nleg=nleg, folder=out / "feff")
     timings["feff_setup"] = engine.timings["feff_setup"] + engine.timings["feff_tables"]
     timings["members"] = engine.timings["members"]
@@ -140,19 +139,15 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
     chi_plain = engine.fast_chi_pairs(frames, positions, pairs)
     engine.ms_factor, engine.ms_factor_se = factors
 
-    def rms(a):
-        m = (ke >= 3) & (ke <= 16)
-        return float(100 * np.sqrt(np.mean(((a - chi_exact) * ke ** 2)[m] ** 2) / np.mean((chi_exact * ke ** 2)[m] ** 2)))
-
-    m = (k >= 3) & (k <= 16)
     result = ExafsGoalsResult(
         n_atoms=len(avg), n_absorbers=len(engine.absorbers), n_snapshots=len(frames), rmax=rmax, nleg=nleg,
         n_classes=len(engine.classes),
         members_per_absorber=sum(len(c.members) for c in engine.classes) / len(engine.absorbers),
         md_seconds_per_step=md_s_per_step, timings_s=timings, speed_s=speed,
-        speed_per_5000_s=speed * 5000 / len(frames), exact_pairs=pairs, rms_percent=rms(chi_fast),
-        rms_percent_no_ms_sampling=rms(chi_plain),
-        ms_noise_percent=float(100 * np.sqrt(np.mean((noise * k ** 2)[m] ** 2) / np.mean((chi * k ** 2)[m] ** 2))),
+        speed_per_5000_s=speed * 5000 / len(frames), exact_pairs=pairs,
+        rms_percent=relative_rms_percent(ke, chi_fast - chi_exact, chi_exact),
+        rms_percent_no_ms_sampling=relative_rms_percent(ke, chi_plain - chi_exact, chi_exact),
+        ms_noise_percent=relative_rms_percent(k, noise, chi),
         k=ke, chi_exact=chi_exact, chi_fast=chi_fast, chi_fast_no_ms_sampling=chi_plain,
         settings={"trajectory": str(trajectory), "temperature_K": temperature_K, "stride": stride,
                   "ms_samples_per_class": ms_samples, "potential": "sw/mod + ilp/tmd (LAMMPS)",
