@@ -78,6 +78,19 @@ class MDResult(JSONResult):
 
 # ---------------------------------------------------------------- helpers
 
+def run_defaults(temperature_K, timestep_fs, tdamp_fs, max_temperature_K, snapshot_stride, equilibration_steps,
+                 production_steps) -> tuple[float, float]:
+    """Checked step counts; Nosé–Hoover time constant (default 100 timesteps) and guard temperature
+    (default max(5 T, T + 2000 K)), the same for the ASE and the LAMMPS engine."""
+    if snapshot_stride < 1 or equilibration_steps < 0 or production_steps < 0:
+        raise ValueError("snapshot_stride must be >= 1 and step counts >= 0")
+    if tdamp_fs is None:
+        tdamp_fs = 100.0 * timestep_fs
+    if max_temperature_K is None:
+        max_temperature_K = max(5.0 * temperature_K, temperature_K + 2000.0)
+    return tdamp_fs, max_temperature_K
+
+
 def blow_up_reason(step: int, epot_ev: float, temperature_K: float, fmax_ev_per_a: float,
                    max_force_ev_per_a: float, max_temperature_K: float) -> str | None:
     """Why the MD guard stops at this step, or None."""
@@ -204,15 +217,11 @@ def run_md(atoms, calc, *, ensemble: str = "nvt", temperature_K: float = 300.0, 
 
     if ensemble not in ENSEMBLES:
         raise ValueError(f"unknown ensemble {ensemble!r}: use one of {ENSEMBLES}")
-    if snapshot_stride < 1 or equilibration_steps < 0 or production_steps < 0:
-        raise ValueError("snapshot_stride must be >= 1 and step counts >= 0")
+    tdamp_fs, max_temperature_K = run_defaults(temperature_K, timestep_fs, tdamp_fs, max_temperature_K,
+                                               snapshot_stride, equilibration_steps, production_steps)
     trajectory = Path(trajectory)
     trajectory.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = Path(checkpoint) if checkpoint else trajectory.with_name(trajectory.name + ".ckpt.npz")
-    if tdamp_fs is None:
-        tdamp_fs = 100.0 * timestep_fs
-    if max_temperature_K is None:
-        max_temperature_K = max(5.0 * temperature_K, temperature_K + 2000.0)
     settings = {"ensemble": ensemble, "temperature_K": float(temperature_K), "timestep_fs": float(timestep_fs),
                 "equilibration_steps": int(equilibration_steps), "production_steps": int(production_steps),
                 "snapshot_stride": int(snapshot_stride), "tdamp_fs": float(tdamp_fs),

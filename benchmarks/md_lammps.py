@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .md import MDResult, _snapshot_writer, _truncate_trajectory, blow_up_reason, read_snapshots
+from .md import MDResult, _snapshot_writer, _truncate_trajectory, blow_up_reason, read_snapshots, run_defaults
 
 
 @dataclass
@@ -197,15 +197,11 @@ def run_lammps_md(atoms, *, spec=None, pair_commands=None, system: LammpsSystem 
 
     if sum(x is not None for x in (spec, pair_commands, system)) != 1:
         raise ValueError("give exactly one of spec, pair_commands or system")
-    if snapshot_stride < 1 or equilibration_steps < 0 or production_steps < 0:
-        raise ValueError("snapshot_stride must be >= 1 and step counts >= 0")
+    tdamp_fs, max_temperature_K = run_defaults(temperature_K, timestep_fs, tdamp_fs, max_temperature_K,
+                                               snapshot_stride, equilibration_steps, production_steps)
     trajectory = Path(trajectory)
     trajectory.parent.mkdir(parents=True, exist_ok=True)
     restart_file, state_file = _checkpoint_paths(trajectory, checkpoint)
-    if tdamp_fs is None:
-        tdamp_fs = 100.0 * timestep_fs
-    if max_temperature_K is None:
-        max_temperature_K = max(5.0 * temperature_K, temperature_K + 2000.0)
     if checkpoint_stride is None:
         checkpoint_stride = snapshot_stride * math.ceil(100 / snapshot_stride)
     label = calculator_name
