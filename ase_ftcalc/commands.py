@@ -23,18 +23,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", help="also write the run summary (split, history, test MAEs) as JSON")
     p.set_defaults(func=_finetune)
 
-    p = sub.add_parser("dft", help="generate GPAW PBE-D3 reference frames of 2H-WS2/MoS2 (resumable)")
-    p.add_argument("compound", choices=["WS2", "MoS2"])
+    p = sub.add_parser("dft", help="label structures with GPAW PBE(-D3) for fine-tuning and tests (resumable)",
+                       description="Append DFT-labelled frames (GPAW plane waves, PBE + Grimme D3 by default) "
+                       "of one sampling protocol to an extxyz file until it holds -n frames; rerun to resume. "
+                       "Protocols: rattle (isotropic strain + displacements), interlayer (c strain + rigid "
+                       "sliding), relax (short DFT relaxation trajectories, every step a frame), md (NVT "
+                       "snapshots of a cheap calculator, labelled by DFT).")
+    p.add_argument("structure", help="a bundled 2H compound (WS2, MoS2) or a structure file (any ASE format)")
     p.add_argument("-o", "--output", required=True, help="extxyz file to append to")
-    p.add_argument("-n", "--frames", type=int, default=40, help="total frames wanted in the file")
-    p.add_argument("--orthorhombic-every", type=int, default=5,
-                   help="every k-th frame is the 12-atom orthorhombic cell (0: never)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ecut", type=float, default=400.0, help="plane-wave cutoff, eV")
+    p.add_argument("-n", "--frames", type=int, default=40, help="total frames wanted in the file (default 40)")
+    p.add_argument("--protocol", default="rattle", choices=["rattle", "interlayer", "relax", "md"],
+                   help="sampling protocol (default rattle)")
+    p.add_argument("--supercell", default=None,
+                   help="'ortho' (12-atom orthorhombic 2H cell) or N1,N2,N3 repetitions of the structure")
+    p.add_argument("--orthorhombic-every", type=int, default=0,
+                   help="rattle on a bundled 2H compound: every k-th frame is the 12-atom cell (0: never)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; frame i always comes from (seed, i)")
+    p.add_argument("--ecut", type=float, default=400.0, help="plane-wave cutoff, eV (default 400)")
     p.add_argument("--kpt-density", type=float, default=16.0,
                    help="k_i = ceil(density * |b_i|), Å (16 gives 6x6x2 for 2H-WS2)")
-    p.add_argument("--max-displacement", type=float, default=0.15, help="Å")
-    p.add_argument("--max-strain", type=float, default=0.015, help="isotropic, fraction")
+    p.add_argument("--smearing", type=float, default=0.05, help="Fermi–Dirac width, eV (default 0.05)")
+    p.add_argument("--dispersion", default="d3zero", choices=["d3zero", "d3bj", "none"],
+                   help="Grimme D3 damping added to PBE, or none (default d3zero = VASP IVDW=11)")
+    g = p.add_argument_group("protocol options")
+    g.add_argument("--max-displacement", type=float, default=0.15, help="rattle: largest displacement, Å")
+    g.add_argument("--max-strain", type=float, default=0.015, help="rattle: isotropic strain bound, fraction")
+    g.add_argument("--c-strain", default="-0.05,0.08", help="interlayer: uniaxial strain range along c (MIN,MAX)")
+    g.add_argument("--slide-probability", type=float, default=0.5,
+                   help="interlayer: fraction of frames with a random rigid sliding of the upper layers")
+    g.add_argument("--rattle-stdev", type=float, default=None,
+                   help="interlayer/relax: Gaussian displacement per Cartesian component, Å "
+                   "(defaults 0.03 and 0.08)")
+    g.add_argument("--steps", type=int, default=6, help="relax: DFT steps (frames) per trajectory (default 6)")
+    g.add_argument("--md-calc", default="chgnet+d3", help="md: calculator spec that runs the MD (default chgnet+d3)")
+    g.add_argument("--temperatures", default="300,600", help="md: temperatures in K (default 300,600)")
+    g.add_argument("--interval", type=float, default=200.0, help="md: fs between snapshots (default 200)")
     p.set_defaults(func=_dft)
 
     p = sub.add_parser("info", help="show what a model file holds (base model, settings, data hash, MAEs)")
@@ -62,13 +85,31 @@ def _finetune(args) -> int:
     return 0
 
 
-def _dft(args) -> int:
-    from .dft import DFTSettings, generate
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(","))
 
-    settings = DFTSettings(ecut_ev=args.ecut, kpt_density_angstrom=args.kpt_density)
-    generate(args.compound, args.output, args.frames, orthorhombic_every=args.orthorhombic_every,
-             seed=args.seed, settings=settings, max_strain=args.max_strain,
-             max_displacement=args.max_displacement)
+
+def _dft(args) -> int:
+    from .dft import generate
+    from .dft.labelling import DFTSettings
+    from .dft.sampling import Interlayer, MDSnapshots, Rattle, Relaxation
+
+    settings = DFTSettings(ecut_ev=args.ecut, kpt_density_angstrom=args.kpt_density, smearing_ev=args.smearing,
+                           d3_damping=None if args.dispersion == "none" else args.dispersion)
+    rattle = {} if args.rattle_stdev is None else {"rattle_stdev": args.rattle_stdev}
+    protocol = {
+        "rattle": lambda: Rattle(max_strain=args.max_strain, max_displacement=args.max_displacement),
+        "interlayer": lambda: Interlayer(c_strain=_floats(args.c_strain), slide_probability=args.slide_probability,
+                                         **rattle),
+        "relax": lambda: Relaxation(steps=args.steps, **rattle),
+        "md": lambda: MDSnapshots(calculator=args.md_calc, temperatures=_floats(args.temperatures),
+                                  interval_fs=args.interval),
+    }[args.protocol]()
+    supercell = args.supercell
+    if supercell not in (None, "ortho"):
+        supercell = tuple(int(n) for n in supercell.split(","))
+    generate(args.structure, args.output, args.frames, protocol=protocol, seed=args.seed, settings=settings,
+             supercell=supercell, orthorhombic_every=args.orthorhombic_every)
     return 0
 
 

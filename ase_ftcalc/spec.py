@@ -6,6 +6,8 @@
     emt                     ASE's EMT (tests, quick checks)
     package.module:factory  any importable callable returning a calculator
     path/to/model.pt        shorthand for chgnet:path/to/model.pt
+    SPEC+d3                 any of these with Grimme D3 (PBE, zero damping) added;
+                            +d3bj for Becke–Johnson damping (e.g. chgnet+d3, model.pt+d3)
 
 Options follow after '?' as key=value pairs joined by '&', e.g.
 ``chgnet?num_threads=2&device=cpu``; values are parsed as Python literals
@@ -30,8 +32,27 @@ def _options(query: str) -> dict:
     return options
 
 
+def split_dispersion(spec: str) -> tuple[str, str | None]:
+    """``'chgnet+d3?x=1'`` -> (``'chgnet?x=1'``, ``'d3'``); no suffix -> (spec, None)."""
+    text, sep, query = spec.strip().partition("?")
+    base, plus, suffix = text.rpartition("+")
+    if plus and suffix.lower().startswith("d3"):
+        return base + sep + query, suffix.lower()
+    return spec.strip(), None
+
+
 def calculator_from_spec(spec: str, **overrides):
     """Return a new ASE calculator described by ``spec`` (see module doc)."""
+    spec, dispersion = split_dispersion(spec)
+    calc = _calculator(spec, **overrides)
+    if dispersion is None:
+        return calc
+    from .dispersion import with_dispersion
+
+    return with_dispersion(calc, dispersion)
+
+
+def _calculator(spec: str, **overrides):
     text, _, query = spec.strip().partition("?")
     options = {**_options(query), **overrides}
     name, _, arg = text.partition(":")

@@ -148,7 +148,7 @@ def _structure_atoms(args):
         from ase.io import read
 
         return read(args.structure)
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     return bulk_2h(args.compound)
 
@@ -306,7 +306,7 @@ def _compare(args) -> int:
     from ase.io import read
 
     from ase_ftcalc.data import bundled_frames
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     from ._common import calculators_from_specs
     from .compare import compare

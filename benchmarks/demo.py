@@ -60,7 +60,7 @@ def run_demo(options: DemoOptions | None = None) -> dict:
     """Fine-tune, build the three calculators, compare them; write ``<out>/index.html`` and ``results.json``."""
     from ase_ftcalc import FTCalculator, fine_tune
     from ase_ftcalc.data import bundled_frames
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
     from ase_ftcalc.spec import calculator_from_spec
 
     from .compare import compare

@@ -207,7 +207,7 @@ def eos(calculators, atoms, *, strains=DEFAULT_STRAINS, relax: str = "none", fma
     ``reference`` names one of ``calculators`` (default: the first, or
     ``"reference"`` when ``reference_points`` is given).  ``reference_points``:
     ``{"volumes_per_atom": [...], "energies_per_atom": [...]}`` computed
-    elsewhere, e.g. by :func:`ase_ftcalc.dft_eos.dft_eos_points`; it enters as
+    elsewhere, e.g. by :func:`ase_ftcalc.dft.eos.dft_eos_points`; it enters as
     the calculator ``"reference"``.
     """
     from tqdm.auto import tqdm

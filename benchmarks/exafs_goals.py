@@ -82,7 +82,7 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
 
     ``use_reference``: FEFF potentials and path classes on the ideal lattice instead of the average structure
     (for short trajectories, whose average is noisy)."""
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     from .exafs import MDExafs, align_to, relative_rms_percent
     from .md import read_snapshots

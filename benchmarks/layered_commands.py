@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--separations", help="M–M distances of the binding curve, Å, comma-separated")
     p.add_argument("--t-separation", type=float, default=1.0, help="stacking point t of the binding curve (default 1)")
     p.add_argument("--vacuum", type=float, default=15.0, help="Å (default 15)")
-    p.add_argument("--reference", help="labelled bilayer frames (extxyz from ase_ftcalc.dft_bilayer)")
+    p.add_argument("--reference", help="labelled bilayer frames (extxyz from ase_ftcalc.dft.bilayer)")
     p.add_argument("--dft", action="store_true", help="compute PBE-D3 reference points with GPAW "
                    "(quick settings; cached in OUTPUT/dft_bilayer.extxyz, a re-run resumes)")
     p.add_argument("--dft-ts", default="0,1,2", help="t values of the DFT sliding points (default 0,1,2)")
@@ -86,8 +86,8 @@ def _stacking(args) -> int:
 
         reference = read(args.reference, index=":")
     if args.dft:
-        from ase_ftcalc.dft import DFTSettings
-        from ase_ftcalc.dft_bilayer import bilayer_frames, label_frames
+        from ase_ftcalc.dft.labelling import DFTSettings
+        from ase_ftcalc.dft.bilayer import bilayer_frames, label_frames
 
         settings = DFTSettings(ecut_ev=args.dft_ecut, kpt_density_angstrom=args.dft_kdensity, scf_energy_tol_ev=1e-5)
         vac = args.dft_vacuum or args.vacuum

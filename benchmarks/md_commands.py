@@ -156,7 +156,7 @@ def _md(args) -> int:
     if args.structure:
         atoms = read(args.structure)
     else:
-        from ase_ftcalc.dft import bulk_2h
+        from ase_ftcalc.structures import bulk_2h
 
         atoms = bulk_2h(args.compound)
     atoms = atoms.repeat([int(x) for x in args.supercell.split(",")])

@@ -224,7 +224,7 @@ def _monolayer_rect(compound: str, antiparallel: bool):
     """One MX2 layer in an a x sqrt(3)a rectangle (2 f.u.), M at z=0, X at ±thickness/2 (Å)."""
     from ase import Atoms
 
-    from ase_ftcalc.dft_bilayer import monolayer_geometry
+    from ase_ftcalc.structures import monolayer_geometry
 
     g = monolayer_geometry(compound)
     a, half = g["a"], g["thickness"] / 2

@@ -147,7 +147,7 @@ def _eos(args) -> int:
     strains = _strains(args.strains)
     reference_points = None
     if args.dft or args.reference_frames:
-        from ase_ftcalc.dft_eos import dft_eos_points, eos_reference
+        from ase_ftcalc.dft.eos import dft_eos_points, eos_reference
 
         path = args.reference_frames
         if args.dft:

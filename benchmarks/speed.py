@@ -32,7 +32,8 @@ class InferenceSpeed:
 
 
 def _ws2_supercell(repeat=(8, 8, 1), seed=1):
-    from ase_ftcalc.dft import bulk_2h, perturbed
+    from ase_ftcalc.structures import bulk_2h
+    from ase_ftcalc.dft.sampling import perturbed
 
     return perturbed(bulk_2h("WS2") * repeat, np.random.default_rng(seed), max_strain=0.0,
                      max_displacement=0.05)

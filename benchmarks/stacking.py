@@ -1,6 +1,6 @@
 """Stacking energy of a bilayer: sliding path AA→AB→BA→AA and binding curve, calculators side by side.
 
-Rigid monolayers (:func:`ase_ftcalc.dft_bilayer.bilayer`): the top layer slides
+Rigid monolayers (:func:`ase_ftcalc.dft.bilayer.bilayer`): the top layer slides
 by ``t·(1/3, 2/3)`` (fractional) at a fixed metal–metal separation, then the
 separation is scanned at one stacking point.  For each calculator:
 
@@ -11,7 +11,7 @@ separation is scanned at one stacking point.  For each calculator:
 * binding curve in meV/atom relative to the largest separation, equilibrium
   separation (parabola through the lowest three points) in Å.
 
-Reference points: PBE-D3 frames from :mod:`ase_ftcalc.dft_bilayer` (each
+Reference points: PBE-D3 frames from :mod:`ase_ftcalc.dft.bilayer` (each
 carries ``bilayer_t`` / ``bilayer_separation`` in ``info``) are put on the same
 scales.  Units: eV and Å inside, meV/atom in the result fields that say so.
 """
@@ -163,10 +163,10 @@ def stacking(calculators, *, compound: str = "MoS2", stacking: str = "H", n_per_
     """Sliding path and binding curve of a rigid bilayer for each calculator (see module doc).
 
     ``separations``: Å (default bulk d(M–M) − 0.6 … + 3.0); ``reference_frames``:
-    labelled frames from :func:`ase_ftcalc.dft_bilayer.generate_bilayer` /
-    :func:`~ase_ftcalc.dft_bilayer.label_frames`.
+    labelled frames from :func:`ase_ftcalc.dft.bilayer.generate_bilayer` /
+    :func:`~ase_ftcalc.dft.bilayer.label_frames`.
     """
-    from ase_ftcalc.dft_bilayer import STACKING_NAMES, bilayer, monolayer_geometry, sliding_ts
+    from ase_ftcalc.structures import STACKING_NAMES, bilayer, monolayer_geometry, sliding_ts
 
     calcs = calculator_set(calculators)
     geo = monolayer_geometry(compound)

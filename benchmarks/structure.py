@@ -14,75 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ase_ftcalc.reference_values import experiment_structure
+from ase_ftcalc.structures import layered_parameters, structure_parameters
+
 from ._common import JSONResult, calculator_set, color_cycle, relax
 
-CHALCOGENS = ("O", "S", "Se", "Te")
-# 2H-WS2, experiment (the issue's reference; Schutte et al. 1987)
-WS2_EXPERIMENT = {"a": 3.153, "c": 12.323, "d_MX": 2.405, "z_vdW": 3.019}
-
-
-def layered_parameters(atoms, *, metal: str | None = None, chalcogen: str | None = None) -> dict:
-    """d_MX (shortest M–X distance) and z_vdW (mean X–X interlayer plane spacing), Å.
-
-    Heights are measured along the normal of the a–b plane; the vdW gaps are the
-    spacings between consecutive atomic planes that are both chalcogen planes.
-    """
-    symbols = np.array(atoms.get_chemical_symbols())
-    kinds = sorted(set(symbols))
-    if chalcogen is None:
-        found = [s for s in kinds if s in CHALCOGENS]
-        if len(found) != 1:
-            raise ValueError(f"cannot tell the chalcogen among {kinds}; pass chalcogen=")
-        chalcogen = found[0]
-    if metal is None:
-        others = [s for s in kinds if s != chalcogen]
-        if len(others) != 1:
-            raise ValueError(f"cannot tell the metal among {kinds}; pass metal=")
-        metal = others[0]
-    m_idx = np.flatnonzero(symbols == metal)
-    x_idx = np.flatnonzero(symbols == chalcogen)
-    d_mx = float(min(atoms.get_distances(i, x_idx, mic=True).min() for i in m_idx))
-
-    cell = atoms.cell.array
-    normal = np.cross(cell[0], cell[1])
-    normal /= np.linalg.norm(normal)
-    period = abs(float(np.dot(cell[2], normal)))
-    heights = np.mod(atoms.positions @ normal, period)
-    order = np.argsort(heights)
-    h, s = heights[order], symbols[order]
-    # merge atoms into planes (0.3 Å tolerance); a plane's kind is its element
-    planes = []
-    for height, sym in zip(h, s):
-        if planes and height - planes[-1][0] < 0.3 and planes[-1][1] == sym:
-            continue
-        planes.append((height, sym))
-    gaps = []
-    for k, (height, sym) in enumerate(planes):
-        nxt_h, nxt_s = planes[(k + 1) % len(planes)]
-        gap = nxt_h - height if k + 1 < len(planes) else nxt_h + period - height
-        if sym == chalcogen and nxt_s == chalcogen:
-            gaps.append(gap)
-    if not gaps:
-        raise ValueError("no pair of facing chalcogen planes: not a layered MX2 along c")
-    # within a sandwich X–M–X there is a metal plane between the two X planes, so
-    # consecutive X–X planes are the interlayer gaps
-    return {"d_MX": d_mx, "z_vdW": float(np.mean(gaps)), "metal": str(metal), "chalcogen": str(chalcogen),
-            "n_layers": len(gaps)}
-
-
-def structure_parameters(atoms, layered: bool | None = None) -> dict:
-    """Lattice parameters (Å, degrees), volume per atom (Å³) and, for layered MX2, d_MX and z_vdW."""
-    a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
-    out = {"a": a, "b": b, "c": c, "alpha": alpha, "beta": beta, "gamma": gamma,
-           "volume_per_atom": atoms.get_volume() / len(atoms)}
-    if layered is None:
-        try:
-            out.update(layered_parameters(atoms))
-        except ValueError:
-            pass
-    elif layered:
-        out.update(layered_parameters(atoms))
-    return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
+# 2H-WS2, experiment (Schutte et al. 1987)
+WS2_EXPERIMENT = experiment_structure("WS2")
 
 
 @dataclass

@@ -16,7 +16,8 @@ def overhead(spec: str = "chgnet", compound: str = "WS2", repeat=(4, 4, 4), step
              threads: int = 1) -> dict:
     import torch
 
-    from ase_ftcalc.dft import COMPOUNDS, bulk_2h
+    from ase_ftcalc.reference_values import EXPERIMENT_2H as COMPOUNDS
+    from ase_ftcalc.structures import bulk_2h
 
     from .bridge import register_calculator, resolve_calculator
     from .fallback import atoms_to_lammps

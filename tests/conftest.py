@@ -35,6 +35,7 @@ def vanilla():
 
 @pytest.fixture
 def rattled_ws2():
-    from ase_ftcalc.dft import bulk_2h, perturbed
+    from ase_ftcalc.structures import bulk_2h
+    from ase_ftcalc.dft.sampling import perturbed
 
     return perturbed(bulk_2h("WS2") * (2, 2, 1), np.random.default_rng(7), max_displacement=0.1)

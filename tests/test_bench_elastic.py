@@ -68,7 +68,7 @@ def test_ws2_hexagonal_summary_with_chgnet(vanilla):
 
     (Only at zero stress: the stress-strain slopes of a pre-stressed cell carry stress terms without that symmetry.)
     """
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("WS2")
     assert crystal_family(atoms) == "hexagonal"

@@ -102,7 +102,7 @@ def test_stress_is_gpa_with_ase_sign_against_finite_differences():
 
 
 def test_missing_labels_skip_a_metric_and_failing_frames_are_recorded(cu_frames):
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     frames = _labelled(EMT(), cu_frames[:4], stress=False)
     ws2 = bulk_2h("WS2")  # EMT has no W or S: fails on this frame
@@ -118,7 +118,8 @@ def test_missing_labels_skip_a_metric_and_failing_frames_are_recorded(cu_frames)
 
 def test_chgnet_batched_with_emt_side_by_side(vanilla, tmp_path):
     """FTCalculator goes through predict_batch; labels from its own single-structure calls agree."""
-    from ase_ftcalc.dft import bulk_2h, perturbed
+    from ase_ftcalc.structures import bulk_2h
+    from ase_ftcalc.dft.sampling import perturbed
 
     rng = np.random.default_rng(11)
     cells = [perturbed(bulk_2h("WS2"), rng, max_displacement=0.1) for _ in range(4)]

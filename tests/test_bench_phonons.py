@@ -45,7 +45,7 @@ def test_emt_cu_bands_match_ase_phonons(tmp_path, monkeypatch):
 
 
 def test_ws2_gamma_modes_with_chgnet_have_irreps(vanilla, tmp_path):
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     raman = {"E2g^2": 27.0, "E2g^1": 356.0, "A1g": 421.0}
     result = phonons({"chgnet": vanilla, "emt": EMT()}, bulk_2h("WS2"), supercell=[2, 2, 1], relax_first=False,

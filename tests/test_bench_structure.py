@@ -6,7 +6,8 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from ase_ftcalc.dft import COMPOUNDS, bulk_2h
+from ase_ftcalc.reference_values import EXPERIMENT_2H as COMPOUNDS
+from ase_ftcalc.structures import bulk_2h
 from benchmarks.structure import WS2_EXPERIMENT, layered_parameters, plot_structure, structure
 
 

@@ -60,7 +60,7 @@ def test_forces_and_stress_are_energy_derivatives(vanilla, rattled_ws2):
 
 
 def test_compressed_cell_has_negative_ase_stress(vanilla):
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("WS2")
     atoms.set_cell(atoms.cell * 0.97, scale_atoms=True)
@@ -70,7 +70,7 @@ def test_compressed_cell_has_negative_ase_stress(vanilla):
 
 
 def test_predict_batch_equals_single_calls(vanilla, rattled_ws2):
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     structures = [rattled_ws2, bulk_2h("MoS2"), bulk_2h("WS2", orthorhombic=True)]
     batch = predict_batch(structures, vanilla, batch_size=2)

@@ -93,8 +93,8 @@ def test_json_round_trip_and_plot(tmp_path):
 
 def test_dft_eos_mode_resumes_and_feeds_the_delta(tmp_path):
     pytest.importorskip("gpaw")
-    from ase_ftcalc.dft import DFTSettings
-    from ase_ftcalc.dft_eos import dft_eos_points, eos_reference
+    from ase_ftcalc.dft.labelling import DFTSettings
+    from ase_ftcalc.dft.eos import dft_eos_points, eos_reference
 
     cheap = DFTSettings(ecut_ev=150, kpt_density_angstrom=1.5, scf_energy_tol_ev=1e-4)  # fast, not converged
     out, log = tmp_path / "al_eos.extxyz", io.StringIO()

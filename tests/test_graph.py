@@ -6,7 +6,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from ase_ftcalc.dft import bulk_2h, perturbed
+from ase_ftcalc.structures import bulk_2h
+from ase_ftcalc.dft.sampling import perturbed
 from ase_ftcalc.graph import atoms_to_crystal_graph
 from ase_ftcalc.model import atoms_to_graph, predict_graphs
 

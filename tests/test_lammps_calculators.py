@@ -21,7 +21,7 @@ from lammps_plugin.calculators import (  # noqa: E402
 
 
 def bulk_mos2():
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("MoS2")
     atoms.rattle(0.02, seed=4)
@@ -87,7 +87,7 @@ def test_layered_sw_ilp_forces_stress_and_sum():
 def ws2_slab_touching_cell(layers=2):
     """Rattled 2H-WS2 (one or two layers), not periodic along z, its cell fitted to the atoms: the
     lowest atom on z = 0, the highest exactly on the upper face z = c of the LAMMPS box."""
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("WS2").repeat((2, 2, 1))
     if layers == 1:

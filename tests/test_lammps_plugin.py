@@ -121,7 +121,7 @@ def chgnet_calculator():
 
 
 def ws2_cell():
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("WS2")
     atoms.rattle(0.03, seed=2)
@@ -569,7 +569,7 @@ def test_hybrid_overlay_with_ilp_tmd(plugin):
 
     from lammps_plugin.calculators import LayeredTMDCalculator, potential_path, tmd_layers
 
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     atoms = bulk_2h("MoS2")
     atoms.rattle(0.02, seed=5)

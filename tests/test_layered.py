@@ -6,8 +6,8 @@ import pytest
 from ase.calculators.emt import EMT
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
-from ase_ftcalc.dft import bulk_2h
-from ase_ftcalc.dft_bilayer import bilayer
+from ase_ftcalc.structures import bulk_2h
+from ase_ftcalc.structures import bilayer
 from ase_ftcalc.layered import LayeredSplitCalculator, detect_layers, layers_from_labels
 
 

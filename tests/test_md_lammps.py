@@ -99,7 +99,7 @@ def test_native_eam_restart_and_rdf(tmp_path):
 
 
 def test_layered_tmd_ws2_matches_layered_calculator(tmp_path):
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
     from lammps_plugin.calculators import LayeredTMDCalculator
 
     atoms = bulk_2h("WS2").repeat((2, 2, 1))
@@ -119,7 +119,7 @@ def test_layered_tmd_ws2_matches_layered_calculator(tmp_path):
 def test_create_system_atoms_on_cell_faces():
     """A WS2 bilayer slab (z not periodic) whose cell is fitted to its atoms, the highest exactly on
     the upper face: LAMMPS gets every atom and sw/mod + ilp/tmd give the layered calculator's energy."""
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
     from benchmarks.md_lammps import create_system
     from lammps_plugin import open_lammps
     from lammps_plugin.calculators import LayeredTMDCalculator

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ase_ftcalc.dft_bilayer import bilayer
+from ase_ftcalc.structures import bilayer
 from benchmarks.mde import (
     MDEResult,
     disregistry,

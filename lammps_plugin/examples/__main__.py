@@ -16,7 +16,7 @@ def write_data(out: Path) -> None:
     from ase.build import mx2
     from ase.io.lammpsdata import write_lammps_data
 
-    from ase_ftcalc.dft import bulk_2h
+    from ase_ftcalc.structures import bulk_2h
     from lammps_plugin.calculators import write_layered_tmd_data
 
     ws2 = bulk_2h("WS2") * (4, 4, 4)

@@ -1,7 +1,7 @@
 """EOS mode of the DFT generator: GPAW PBE-D3 energies of a crystal over a range of volumes.
 
 Each volume is one isotropically scaled copy of the crystal (linear strain per
-lattice vector), labelled with :func:`ase_ftcalc.dft.label` and appended to an
+lattice vector), labelled with :func:`ase_ftcalc.dft.labelling.label` and appended to an
 extxyz file frame by frame, so an interrupted run resumes and every frame on
 disk is complete.  :func:`eos_reference` turns such a file into the
 ``{"volumes_per_atom", "energies_per_atom"}`` that ``benchmarks.eos.eos`` takes
@@ -26,15 +26,11 @@ def dft_eos_points(atoms, output: str | os.PathLike, strains=DEFAULT_STRAINS, *,
     k-point grid follows each scaled cell (same density).  Frames already in
     ``output`` (matched by their ``eos_linear_strain``) are not recomputed.
     """
-    from ase.io import read, write
-
-    from .dft import DFTSettings, label
+    from .labelling import DFTSettings, append_frame, label, read_done
 
     settings = settings or DFTSettings()
     output = Path(output)
-    done = set()
-    if output.exists() and output.stat().st_size:
-        done = {round(float(a.info.get("eos_linear_strain", np.nan)), 6) for a in read(output, index=":")}
+    done = {round(float(a.info.get("eos_linear_strain", np.nan)), 6) for a in read_done(output)}
     for i, s in enumerate(float(x) for x in strains):
         if round(s, 6) in done:
             continue
@@ -43,11 +39,7 @@ def dft_eos_points(atoms, output: str | os.PathLike, strains=DEFAULT_STRAINS, *,
         cell.set_cell(atoms.cell * (1.0 + s), scale_atoms=True)
         cell.info["eos_linear_strain"] = s
         framed = label(cell, settings, txt=os.devnull)
-        tmp = output.with_suffix(output.suffix + ".part")
-        write(tmp, framed, format="extxyz")
-        with open(output, "a") as dst, open(tmp) as src:
-            dst.write(src.read())  # one write of a complete frame
-        tmp.unlink()
+        append_frame(output, framed)
         print(f"[dft-eos] strain {s:+.3f} ({i + 1}/{len(strains)}): V {cell.get_volume() / len(cell):.3f} Å³/atom, "
               f"E {framed.get_potential_energy() / len(cell):.5f} eV/atom", file=log, flush=True)
     return output
