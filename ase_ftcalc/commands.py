@@ -11,16 +11,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", nargs="+", help="files with DFT frames (energy eV, forces eV/Å, stress)")
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
     p.add_argument("--base", default="0.3.0", help="pretrained CHGNet version or model file (default 0.3.0)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=5, help="passes over the training frames (default 5)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per optimiser step (default 4)")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
     p.add_argument("--freeze", default="paper",
                    help="preset paper|readout|none, or comma-separated parameter-name prefixes")
     p.add_argument("--no-stress", action="store_true", help="train without the stress loss")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, shuffling and initial state (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--report", help="also write the run summary (split, history, test MAEs) as JSON")
+    p.add_argument("--dispersion", default="none", choices=["none", "d3", "d3zero", "d3bj"],
+                   help="Δ-learning: subtract Grimme D3 (PBE; d3 = zero damping, as the bundled frames) from "
+                   "the labels, train CHGNet on the rest; the model file adds D3 back when loaded")
+    p.add_argument("--split-by", default="auto", choices=["auto", "group", "frame"],
+                   help="auto: keep frames of one group (info['group']: a relaxation trajectory, an MD run) on "
+                   "one side of the train/val/test split when frames have groups (default); frame: frame by frame")
+    p.add_argument("--test-set", action="append", default=[], metavar="NAME=FILE",
+                   help="a named test set scored after training (repeatable), e.g. c-strain=cs.extxyz")
+    p.add_argument("--keep-duplicates", action="store_true", help="do not drop exact duplicate frames")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     p.set_defaults(func=_finetune)
 
     p = sub.add_parser("dft", help="label structures with GPAW PBE(-D3) for fine-tuning and tests (resumable)",
@@ -69,10 +79,20 @@ def _finetune(args) -> int:
     from . import fine_tune
 
     freeze = args.freeze if args.freeze in ("paper", "readout", "none") else args.freeze.split(",")
+    test_sets = {}
+    for item in args.test_set:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--test-set {item!r}: expected NAME=FILE")
+        test_sets[name] = path
     result = fine_tune(args.data, args.output, base_model=args.base, epochs=args.epochs,
                        batch_size=args.batch_size, learning_rate=args.lr, freeze=freeze,
                        use_stress=False if args.no_stress else None, seed=args.seed,
-                       num_threads=args.threads, overwrite=args.overwrite)
+                       num_threads=args.threads, overwrite=args.overwrite,
+                       dispersion=None if args.dispersion == "none" else args.dispersion,
+                       split_by=None if args.split_by == "frame" else args.split_by,
+                       drop_duplicate_frames=not args.keep_duplicates, test_sets=test_sets or None,
+                       device=args.device)
     if args.report:
         result.save_json(args.report)
     print(f"wrote {args.output}: {result.n_train} train / {result.n_val} val / {result.n_test} test frames, "
@@ -82,6 +102,14 @@ def _finetune(args) -> int:
         print(f"test MAE: E {1000 * test['energy_ev_per_atom']['mae']:.2f} meV/atom, "
               f"F {test['forces_ev_per_a']['mae']:.4f} eV/Å (slope {test['forces_ev_per_a']['slope_origin']:.3f})"
               + (f", σ {test['stress_gpa']['mae']:.3f} GPa" if "stress_gpa" in test else ""))
+    for name, m in result.test_set_metrics.items():
+        if "forces_ev_per_a" not in m:
+            print(f"test set {name}: no unseen frames ({m['n_seen_excluded']} seen in training left out)")
+            continue
+        print(f"test set {name} ({m['n_frames']} frames): E {1000 * m['energy_ev_per_atom']['mae']:.2f} meV/atom, "
+              f"F {m['forces_ev_per_a']['mae']:.4f} eV/Å (slope {m['forces_ev_per_a']['slope_origin']:.3f})"
+              + (f", σ {m['stress_gpa']['mae']:.3f} GPa" if "stress_gpa" in m else "")
+              + (f"; {m['n_seen_excluded']} frames seen in training left out" if m["n_seen_excluded"] else ""))
     return 0
 
 

@@ -68,3 +68,17 @@ def d3_labels(atoms, settings: D3Settings | str = "d3") -> dict:
     if work.pbc.all():
         out["stress"] = np.array(work.get_stress(voigt=True))
     return out
+
+
+def d3_site_energies(atoms, settings: D3Settings | str = "d3") -> np.ndarray:
+    """Per-atom D3 energies (eV): half of every pair (and triple) energy the atom takes part in."""
+    from ase.units import Bohr, Hartree
+    from dftd3 import interface
+
+    settings = D3Settings.parse(settings)
+    param_class = {"d3zero": interface.ZeroDampingParam, "d3bj": interface.RationalDampingParam,
+                   "d3mzero": interface.ModifiedZeroDampingParam, "d3mbj": interface.ModifiedRationalDampingParam,
+                   "d3op": interface.OptimizedPowerDampingParam}[settings.damping]
+    model = interface.DispersionModel(atoms.numbers, atoms.positions / Bohr, atoms.cell.array / Bohr, atoms.pbc)
+    pair = model.get_pairwise_dispersion(param_class(method=settings.method))
+    return (pair["additive pairwise energy"].sum(axis=1) + pair["non-additive pairwise energy"].sum(axis=1)) * Hartree

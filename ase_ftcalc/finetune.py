@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .frames import FrameSet, read_frames, validate_frames
+from .frames import FrameSet, drop_duplicates, read_frames, structure_fingerprints, validate_frames
 from .metrics import parity_stats
-from .model import atoms_to_graph, forward_for_training, load_model, predict_graphs
+from .model import atoms_to_graph, forward_for_training, load_model, predict_graphs, resolve_device
 from .units import ase_stress_to_chgnet_gpa
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,30 @@ def _symbols(graph) -> set[str]:
     return {chemical_symbols[int(z)] for z in graph.atomic_number}
 
 
-def split_indices(n: int, fractions=(0.8, 0.1, 0.1), seed: int = 0):
-    """Train/validation/test indices; too few frames for a validation set -> all train."""
+def split_indices(n: int, fractions=(0.8, 0.1, 0.1), seed: int = 0, groups: Sequence[str] | None = None):
+    """Train/validation/test indices; too few frames for a validation set -> all train.
+
+    ``groups``: one label per frame (a relaxation trajectory, an MD run); whole groups go to one side,
+    so consecutive steps of one trajectory never straddle train and test.
+    """
     n_val = int(round(n * fractions[1]))
     n_test = int(round(n * fractions[2]))
     if n_val == 0 or n - n_val - n_test < 1:
         return list(range(n)), [], []
-    order = np.random.default_rng(seed).permutation(n).tolist()
-    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]
+    if groups is None or len(set(groups)) == n:
+        order = np.random.default_rng(seed).permutation(n).tolist()
+        return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]
+    names = list(dict.fromkeys(groups))
+    members = {g: [i for i, x in enumerate(groups) if x == g] for g in names}
+    val, test, train = [], [], []
+    for k in np.random.default_rng(seed).permutation(len(names)):
+        g = members[names[k]]
+        target = val if len(val) < n_val else test if len(test) < n_test else train
+        target.extend(g)
+    if not train:
+        raise ValueError(f"{len(names)} groups are too few to split {n} frames into train/validation/test "
+                         "with whole groups; pass split_by=None to split frame by frame")
+    return sorted(train), sorted(val), sorted(test)
 
 
 @dataclass
@@ -122,6 +138,7 @@ class FineTuneResult:
     split: dict
     history: list[dict] = field(default_factory=list)
     test_metrics: dict = field(default_factory=dict)
+    test_set_metrics: dict = field(default_factory=dict)   # name -> metrics on a named test set
     element_reference_energies_ev: dict = field(default_factory=dict)
     trainable_parameters: int = 0
     training_data_sha256: str = ""
@@ -166,22 +183,90 @@ def _collate(targets: list[dict]) -> dict:
     return batch
 
 
-def evaluate(net, graphs, frame_set: FrameSet, indices, *, stress: bool) -> dict:
-    """MAE/slope of energy (eV/atom), forces (eV/Å) and stress (GPa) on the given frames."""
+def evaluate(net, graphs, frame_set: FrameSet, indices, *, stress: bool, offsets=None) -> dict:
+    """MAE/slope of energy (eV/atom), forces (eV/Å) and stress (GPa) on the given frames.
+
+    ``offsets[i]``: a dispersion part (energy eV, forces eV/Å, stress eV/Å³) that frame i's labels had
+    removed for Δ-learning; it is added back to labels and predictions, so the figures are those of the
+    total the user gets.
+    """
     if not indices:
         return {}
     preds = predict_graphs(net, [graphs[i] for i in indices], stress=stress, magmoms=False, site_energies=False)
     frames = [frame_set.frames[i] for i in indices]
-    e_ref = [f.energy / len(f.atoms) for f in frames]
-    e_pred = [p["energy"] / len(f.atoms) for p, f in zip(preds, frames)]
+    zero = {"energy": 0.0, "forces": 0.0, "stress": np.zeros(6)}
+    off = [offsets[i] if offsets is not None else zero for i in indices]
+    e_ref = [(f.energy + o["energy"]) / len(f.atoms) for f, o in zip(frames, off)]
+    e_pred = [(p["energy"] + o["energy"]) / len(f.atoms) for p, f, o in zip(preds, frames, off)]
     metrics = {"energy_ev_per_atom": parity_stats(e_ref, e_pred),
-               "forces_ev_per_a": parity_stats(np.concatenate([f.forces.ravel() for f in frames]),
-                                               np.concatenate([p["forces"].ravel() for p in preds]))}
+               "forces_ev_per_a": parity_stats(
+                   np.concatenate([(f.forces + o["forces"]).ravel() for f, o in zip(frames, off)]),
+                   np.concatenate([(p["forces"] + o["forces"]).ravel() for p, o in zip(preds, off)]))}
     if stress:
         metrics["stress_gpa"] = parity_stats(
-            np.concatenate([ase_stress_to_chgnet_gpa(f.stress).ravel() for f in frames]),
-            np.concatenate([p["stress_gpa"].ravel() for p in preds]))
+            np.concatenate([ase_stress_to_chgnet_gpa(f.stress + o["stress"]).ravel() for f, o in zip(frames, off)]),
+            np.concatenate([(p["stress_gpa"] + ase_stress_to_chgnet_gpa(o["stress"])).ravel()
+                            for p, o in zip(preds, off)]))
+    for m in metrics.values():
+        m["n"] = len(indices)
     return metrics
+
+
+def subtract_dispersion(frame_set: FrameSet, settings) -> tuple[FrameSet, list[dict]]:
+    """Labels minus D3 (Δ-learning targets) and the D3 parts removed, per frame."""
+    from .dispersion import d3_labels
+    from .frames import Frame
+
+    frames, parts = [], []
+    for fr in frame_set.frames:
+        d3 = d3_labels(fr.atoms, settings)
+        d3.setdefault("stress", np.zeros(6))
+        parts.append(d3)
+        frames.append(Frame(fr.atoms, fr.energy - d3["energy"], fr.forces - d3["forces"],
+                            None if fr.stress is None else fr.stress - d3["stress"], fr.magmoms, fr.source))
+    return FrameSet(frames, frame_set.has_stress, frame_set.has_magmoms, list(frame_set.sources)), parts
+
+
+def evaluate_test_sets(net, test_sets: dict, *, dispersion, seen: set[str], use_stress: bool) -> dict:
+    """Metrics per named test set on totals; frames the model trained or validated on are left out."""
+    from .frames import seen_mask
+
+    out = {}
+    for name, frames in test_sets.items():
+        if isinstance(frames, (str, os.PathLike)) or (len(frames) and isinstance(frames[0], (str, os.PathLike))):
+            frames = read_frames(frames)
+        mask = seen_mask(frames, seen)
+        unseen = [a for a, m in zip(frames, mask) if not m]
+        entry = {"n_frames": len(unseen), "n_seen_excluded": int(sum(mask))}
+        if unseen:
+            fs = validate_frames(unseen, use_stress=use_stress and all(_label_stress(a) for a in unseen))
+            offsets = None
+            if dispersion is not None:
+                fs, offsets = subtract_dispersion(fs, dispersion)
+            graphs = [atoms_to_graph(net, fr.atoms).to(_device(net)) for fr in fs.frames]
+            entry.update(evaluate(net, graphs, fs, list(range(len(fs))), stress=fs.has_stress, offsets=offsets))
+        out[name] = entry
+    return out
+
+
+def _label_stress(atoms) -> bool:
+    return atoms.calc is not None and "stress" in getattr(atoms.calc, "results", {})
+
+
+def _device(net):
+    return next(net.parameters()).device
+
+
+def _split_groups(frame_set: FrameSet, split_by: str | None):
+    if split_by is None:
+        return None
+    has_group = ["group" in fr.atoms.info for fr in frame_set.frames]
+    if split_by == "group" and not all(has_group):
+        missing = next(fr.source for fr, h in zip(frame_set.frames, has_group) if not h)
+        raise ValueError(f"split_by='group' but {missing} has no info['group']")
+    if split_by not in ("auto", "group"):
+        raise ValueError(f"split_by must be 'auto', 'group' or None, not {split_by!r}")
+    return frame_set.groups() if any(has_group) else None
 
 
 def fine_tune(
@@ -208,6 +293,11 @@ def fine_tune(
     num_threads: int | None = None,
     progress: bool = True,
     on_epoch_end=None,
+    dispersion=None,
+    split_by: str | None = "auto",
+    drop_duplicate_frames: bool = True,
+    test_sets: dict | None = None,
+    device: str = "cpu",
 ) -> FineTuneResult:
     """Fine-tune CHGNet on DFT frames and (optionally) write one model file.
 
@@ -216,6 +306,16 @@ def fine_tune(
     A run with ``output`` keeps per-epoch checkpoints in
     ``<output>.checkpoints/`` and resumes from them if interrupted.
     ``on_epoch_end(history_row)`` is called after each epoch's checkpoint.
+
+    ``dispersion``: ``"d3"`` (PBE, zero damping, as the bundled frames), ``"d3bj"`` or a
+    :class:`~ase_ftcalc.dispersion.D3Settings`: Δ-learning — D3 is subtracted from the labels, CHGNet
+    learns the rest, and the model file records the D3 settings so :class:`FTCalculator` adds D3 back.
+    ``split_by``: ``"auto"`` splits by ``atoms.info["group"]`` when frames carry one (whole relaxation
+    trajectories / MD runs on one side), ``"group"`` requires it, None splits frame by frame.
+    ``drop_duplicate_frames``: exact duplicates (same structure and labels) are dropped with a warning.
+    ``test_sets``: ``{name: frames or files}`` scored after training (totals, frames seen in training
+    or validation left out), in ``result.test_set_metrics``.
+    ``device``: "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
     """
     from chgnet.trainer.trainer import CombinedLoss
     from tqdm.auto import tqdm
@@ -226,6 +326,15 @@ def fine_tune(
             len(frames) and isinstance(frames[0], (str, os.PathLike))):
         frames = read_frames(frames)
     frame_set = validate_frames(list(frames), use_stress=use_stress)
+    if drop_duplicate_frames:
+        frame_set, dropped = drop_duplicates(frame_set)
+        if dropped:
+            warnings.warn(f"dropped {len(dropped)} duplicate frame(s) (same structure and labels as an earlier "
+                          f"one), e.g. {dropped[0][0]} = {dropped[0][1]}", stacklevel=2)
+    from .dispersion import D3Settings
+
+    d3 = D3Settings.parse(dispersion)
+    device = resolve_device(device)
     output = Path(output) if output is not None else None
     if output is not None and output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass overwrite=True (CLI: --overwrite) to replace it")
@@ -239,16 +348,22 @@ def fine_tune(
                                     magmom=magmom_weight),
                   criterion=criterion, refit_reference=refit_reference, use_stress=stress,
                   use_magmoms=magmoms, seed=seed, optimizer="Adam",
-                  scheduler="cosine, 10 steps per epoch, eta_min = 0.01 lr")
+                  scheduler="cosine, 10 steps per epoch, eta_min = 0.01 lr",
+                  dispersion=None if d3 is None else d3.todict(), split_by=split_by)
     digest = frame_set.digest()
-    train_idx, val_idx, test_idx = split_indices(len(frame_set), split, seed)
+    groups = _split_groups(frame_set, split_by)
+    train_idx, val_idx, test_idx = split_indices(len(frame_set), split, seed, groups)
+    labels_total = frame_set
+    offsets = None
+    if d3 is not None:
+        frame_set, offsets = subtract_dispersion(frame_set, d3)
     if not val_idx:
         warnings.warn(f"{len(frame_set)} frames are too few for an 8:1:1 split: training on all of them, "
                       "with no validation or test set", stacklevel=2)
 
     torch.manual_seed(seed)
-    net, _ = load_model(base_model, trainable=True)
-    graphs = [atoms_to_graph(net, fr.atoms, graph_id=fr.source) for fr in frame_set.frames]
+    net, _ = load_model(base_model, device=device, trainable=True)
+    graphs = [atoms_to_graph(net, fr.atoms, graph_id=fr.source).to(device) for fr in frame_set.frames]
     reference = (refit_reference_energies(net, [graphs[i] for i in train_idx],
                                           np.array([frame_set.frames[i].energy for i in train_idx]))
                  if refit_reference else {})
@@ -263,7 +378,8 @@ def fine_tune(
                            criterion=criterion, energy_loss_ratio=energy_weight,
                            force_loss_ratio=force_weight, stress_loss_ratio=stress_weight,
                            mag_loss_ratio=magmom_weight)
-    targets = _targets(frame_set, range(len(frame_set)), stress=stress, magmoms=magmoms)
+    targets = [{k: v.to(device) for k, v in t.items()}
+               for t in _targets(frame_set, range(len(frame_set)), stress=stress, magmoms=magmoms)]
 
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else (
         output.with_name(output.name + ".checkpoints") if output else Path(tempfile.mkdtemp(prefix="ftcalc-")))
@@ -294,6 +410,14 @@ def fine_tune(
             idx = order[b * batch_size:(b + 1) * batch_size]
             prediction = forward_for_training(net, [graphs[i] for i in idx], stress=stress, magmoms=magmoms)
             loss = loss_fn(_collate([targets[i] for i in idx]), prediction)["loss"]
+            if not torch.isfinite(loss):
+                bar.close()
+                kept = (f"the last good checkpoint (after epoch {epoch}) is kept in {ckpt_path}"
+                        if ckpt_path.exists() else "no checkpoint was written yet")
+                raise FloatingPointError(
+                    f"fine-tuning diverged: loss is {float(loss)} at epoch {epoch + 1}, batch {b + 1} "
+                    f"(learning rate {optimizer.param_groups[0]['lr']:.3g}); no model file written, {kept}. "
+                    "Try a smaller learning rate or freezing more layers.")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -303,7 +427,7 @@ def fine_tune(
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4g}")
         net.eval()
-        val = evaluate(net, graphs, frame_set, val_idx, stress=stress)
+        val = evaluate(net, graphs, frame_set, val_idx, stress=stress, offsets=offsets)
         row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
                "lr": optimizer.param_groups[0]["lr"]}
         row.update({f"val_{k}_mae": v["mae"] for k, v in val.items()})
@@ -326,13 +450,19 @@ def fine_tune(
     done_epochs = epochs - start_epoch
     net.eval()
     net.requires_grad_(False)
-    test = evaluate(net, graphs, frame_set, test_idx, stress=stress)
+    test = evaluate(net, graphs, frame_set, test_idx, stress=stress, offsets=offsets)
+    fingerprints = {name: [f for i in idx for f in structure_fingerprints(labels_total.frames[i].atoms)]
+                    for name, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
+    test_set_metrics = evaluate_test_sets(
+        net, test_sets, dispersion=d3, seen=set(fingerprints["train"]) | set(fingerprints["val"]),
+        use_stress=stress) if test_sets else {}
     result = FineTuneResult(
         model_path=str(output) if output else None, config=config, n_train=len(train_idx),
         n_val=len(val_idx), n_test=len(test_idx),
         split={"train": [int(i) for i in train_idx], "val": [int(i) for i in val_idx],
                "test": [int(i) for i in test_idx]},
-        history=history, test_metrics=test, element_reference_energies_ev=reference,
+        history=history, test_metrics=test, test_set_metrics=test_set_metrics,
+        element_reference_energies_ev=reference,
         trainable_parameters=sum(p.numel() for n, p in net.named_parameters() if n in trainable),
         training_data_sha256=digest, train_seconds=seconds,
         frames_epochs_per_second=len(train_idx) * done_epochs / seconds if seconds > 0 else 0.0,
@@ -340,6 +470,8 @@ def fine_tune(
     metadata = {k: v for k, v in result.to_dict().items() if k != "model_path"}
     metadata["base_model"] = f"CHGNet {base_model}"
     metadata["training_sources"] = frame_set.sources
+    metadata["frame_fingerprints"] = fingerprints
+    metadata["dispersion"] = None if d3 is None else d3.todict()
     net.ftcalc_metadata = metadata
     if output is not None:
         save_model(net, output, metadata=metadata, overwrite=overwrite)

@@ -40,6 +40,10 @@ class FrameSet:
     def __len__(self) -> int:
         return len(self.frames)
 
+    def groups(self) -> list[str]:
+        """Each frame's group: ``info["group"]`` (one relaxation trajectory, one MD run), else its source."""
+        return [str(fr.atoms.info.get("group", fr.source)) for fr in self.frames]
+
     def digest(self) -> str:
         """sha256 over positions, cell, numbers and labels: identifies the training data."""
         h = hashlib.sha256()
@@ -136,3 +140,47 @@ def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None) 
     has_magmoms = all(f.magmoms is not None for f in checked)
     return FrameSet(checked, has_stress=bool(use_stress), has_magmoms=has_magmoms,
                     sources=[f.source for f in checked])
+
+
+# Fingerprints of a frame's structure (numbers, cell, wrapped positions) on a 1e-4 Å grid and on the
+# same grid shifted by half a step: a coordinate that a file round trip (extxyz keeps 1e-8 Å) moves
+# across a rounding boundary of one grid sits in the middle of a cell of the other, so a frame and its
+# re-read copy share at least one fingerprint.
+FINGERPRINT_GRID_A = 1e-4
+
+
+def structure_fingerprints(atoms: Atoms) -> tuple[str, str]:
+    """Two sha256 fingerprints of the structure alone (labels ignored): equal structures share one."""
+    cell = atoms.cell.array
+    frac = atoms.cell.scaled_positions(atoms.positions) % 1.0
+    frac[np.isclose(frac, 1.0, atol=1e-9)] = 0.0
+    cart = frac @ cell
+    out = []
+    for offset in (0.0, 0.5):
+        h = hashlib.sha256(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
+        for arr in (cell, cart):
+            q = np.floor(arr / FINGERPRINT_GRID_A + offset).astype(np.int64)
+            h.update(q.tobytes())
+        out.append(h.hexdigest()[:32])
+    return out[0], out[1]
+
+
+def seen_mask(frames: Sequence[Atoms], fingerprints: Iterable[str]) -> list[bool]:
+    """For each frame, whether its structure is among ``fingerprints`` (e.g. a model's training frames)."""
+    known = set(fingerprints)
+    return [any(f in known for f in structure_fingerprints(a)) for a in frames]
+
+
+def drop_duplicates(frame_set: FrameSet) -> tuple[FrameSet, list[tuple[str, str]]]:
+    """Frames with the structure and energy of an earlier frame removed; returns (kept, [(dropped, kept_as)])."""
+    first: dict[str, Frame] = {}
+    kept, dropped = [], []
+    for fr in frame_set.frames:
+        twin = next((first[f] for f in structure_fingerprints(fr.atoms) if f in first), None)
+        if twin is not None and abs(twin.energy - fr.energy) < 1e-6 and np.allclose(twin.forces, fr.forces, atol=1e-6):
+            dropped.append((fr.source, twin.source))
+            continue
+        for f in structure_fingerprints(fr.atoms):
+            first.setdefault(f, fr)
+        kept.append(fr)
+    return FrameSet(kept, frame_set.has_stress, frame_set.has_magmoms, [f.source for f in kept]), dropped

@@ -27,7 +27,17 @@ PRETRAINED_VERSIONS = ("0.3.0", "0.2.0", "r2scan")
 EV_PER_A3_TO_GPA = 160.21766208  # CHGNet's own constant, kept so numbers match upstream
 
 
-def load_model(model: str | Path | torch.nn.Module = "0.3.0", device: str = "cpu", *,
+def resolve_device(device: str | None) -> str:
+    """``"auto"``: "cuda" when a CUDA device is visible, else "cpu"; other names pass through (checked)."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device (use 'cpu' or 'auto')")
+    return device
+
+
+def load_model(model: str | Path | torch.nn.Module = "0.3.0", device: str = "auto", *,
                trainable: bool = False):
     """A CHGNet network in eval mode, and the metadata it was saved with.
 
@@ -52,7 +62,7 @@ def load_model(model: str | Path | torch.nn.Module = "0.3.0", device: str = "cpu
         from .modelfile import read_model_file
 
         net, meta = read_model_file(model)
-    net = net.to(device)
+    net = net.to(resolve_device(device))
     net.eval()
     if not trainable:
         net.requires_grad_(False)

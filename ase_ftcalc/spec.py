@@ -44,7 +44,17 @@ def split_dispersion(spec: str) -> tuple[str, str | None]:
 def calculator_from_spec(spec: str, **overrides):
     """Return a new ASE calculator described by ``spec`` (see module doc)."""
     spec, dispersion = split_dispersion(spec)
-    calc = _calculator(spec, **overrides)
+    text, _, query = spec.strip().partition("?")
+    options = {**_options(query), **overrides}
+    name, _, arg = text.partition(":")
+    model = (arg or "0.3.0") if name.lower() == "chgnet" else text if text.endswith((".pt", ".pth", ".pth.tar")) else None
+    if model is not None:
+        from .calculator import FTCalculator
+
+        if dispersion is not None:
+            options["dispersion"] = dispersion  # FTCalculator adds D3 itself and records it in parameters
+        return FTCalculator(model=model, **options)
+    calc = _calculator(text, arg, name, spec, options)
     if dispersion is None:
         return calc
     from .dispersion import with_dispersion
@@ -52,18 +62,7 @@ def calculator_from_spec(spec: str, **overrides):
     return with_dispersion(calc, dispersion)
 
 
-def _calculator(spec: str, **overrides):
-    text, _, query = spec.strip().partition("?")
-    options = {**_options(query), **overrides}
-    name, _, arg = text.partition(":")
-    if name.lower() == "chgnet":
-        from .calculator import FTCalculator
-
-        return FTCalculator(model=arg or "0.3.0", **options)
-    if text.endswith((".pt", ".pth", ".pth.tar")):
-        from .calculator import FTCalculator
-
-        return FTCalculator(model=text, **options)
+def _calculator(text: str, arg: str, name: str, spec: str, options: dict):
     if name.lower() == "emt" and not arg:
         from ase.calculators.emt import EMT
 
