@@ -76,11 +76,37 @@ def set_torch_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def evaluate(atoms, want_stress: bool):
+class NonFiniteResult(ValueError):
+    """The calculator returned NaN or infinity; LAMMPS must stop rather than integrate it."""
+
+
+def check_finite(energy, forces, stress=None, energies=None, ids=None) -> None:
+    """Raise :class:`NonFiniteResult` naming what is not finite (atoms by LAMMPS ID, 1-based else)."""
+    problems = []
+    if not np.isfinite(energy):
+        problems.append(f"energy {energy} eV")
+    for what, values in (("forces", forces), ("per-atom energies", energies)):
+        if values is None:
+            continue
+        values = np.asarray(values)
+        bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            labels = np.asarray(ids)[where] if ids is not None else where + 1
+            shown = " ".join(str(int(i)) for i in labels[:8]) + (" ..." if len(labels) > 8 else "")
+            problems.append(f"{what} on {len(labels)} atom(s), IDs {shown}")
+    if stress is not None and not np.isfinite(stress).all():
+        problems.append(f"stress {np.asarray(stress).tolist()} eV/A^3")
+    if problems:
+        raise NonFiniteResult("the calculator returned non-finite " + "; ".join(problems))
+
+
+def evaluate(atoms, want_stress: bool, ids=None):
     """(energy, forces, stress or None) of ``atoms`` with one calculator pass.
 
     Asking ASE property by property would make calculators that compute
     stress only on request (e.g. FTCalculator) run twice on virial steps.
+    NaN or infinite results raise :class:`NonFiniteResult` (``ids`` name the atoms).
     """
     calc = atoms.calc
     props = ["energy", "forces"] + (["stress"] if want_stress else [])
@@ -94,6 +120,7 @@ def evaluate(atoms, want_stress: bool):
     energy = atoms.get_potential_energy()
     forces = atoms.get_forces()
     stress = atoms.get_stress(voigt=True) if want_stress else None
+    check_finite(energy, forces, stress, ids=ids)
     return energy, forces, stress
 
 
@@ -109,6 +136,8 @@ def _view(address: int, ctype, shape):
 
 
 def _format(err: BaseException) -> str:
+    if isinstance(err, NonFiniteResult):
+        return str(err)  # says all; where in this module it was found does not help
     frames = traceback.extract_tb(err.__traceback__)
     where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     return f"{type(err).__name__}: {err}{where}"
@@ -174,15 +203,18 @@ class PairBridge:
             atoms.positions = pos[order]
         set_torch_threads(self.threads)
 
-        energy, forces, stress = evaluate(atoms, bool(need_virial))
+        energy, forces, stress = evaluate(atoms, bool(need_virial), ids=tags[order])
+        energies = atoms.get_potential_energies() if eatom_addr else None
+        if energies is not None:
+            check_finite(energy, forces, energies=energies, ids=tags[order])
         frc[order] = forces
         out[:] = 0.0
         out[0] = energy
         if need_virial:
             out[1:7] = virial_from_stress(atoms, stress)
-        if eatom_addr:
+        if energies is not None:
             eatom = _view(eatom_addr, ctypes.c_double, (n,))
-            eatom[order] = atoms.get_potential_energies()
+            eatom[order] = energies
         self.ncalls += 1
 
 

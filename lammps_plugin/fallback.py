@@ -114,7 +114,7 @@ class FixExternalBridge:
             atoms.set_cell(cell, scale_atoms=False)
             atoms.positions = pos
         set_torch_threads(self.threads)
-        energy, forces, stress = evaluate(atoms, True)
+        energy, forces, stress = evaluate(atoms, True, ids=tags[order])
         f[order] = forces
         lmp.fix_external_set_energy_global(self.fix_id, float(energy))
         lmp.fix_external_set_virial_global(self.fix_id, [float(v) for v in virial_from_stress(atoms, stress)])
