@@ -72,6 +72,7 @@ def test_md_two_ranks_through_cli_equals_one_rank(plugin, tmp_path):
                            str(two / "in.deck")], capture_output=True, text=True, timeout=300, cwd=PROJECT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert TWO_RANKS in proc.stdout
+    assert "pair_style ase: 11 calls on rank 0 of 2: calculator" in proc.stdout  # set-up + 10 steps
     diff = compare(one, two, "EMT NVE")
     assert diff["pe"] <= 1e-12 and diff["forces"] <= 1e-12 and diff["positions"] <= 1e-12
     assert diff["press"] <= 1e-13

@@ -47,22 +47,26 @@ constexpr int PACKED = 5;     // doubles per gathered atom: tag, type, x, y, z
 
 const char *USAGE = "pair_style ase <spec> [cutoff] [threads N]";
 
-// MPI_Wait that sleeps instead of spinning once the wait is not short: mpich
-// busy-polls, which would take a core from the torch threads of rank 0.  The
-// pause doubles up to 1 ms and never exceeds the time already waited, so a
-// short wait stays short and a long one costs ~1000 wake-ups per second.
-void wait_quietly(MPI_Request &request)
+// MPI_Wait that sleeps instead of spinning: mpich busy-polls, which would take
+// a core from the torch threads of rank 0.  The pause doubles from 1 us up to
+// 1/100 of the previous wait (20 us .. 1 ms): sleeping late adds at most ~1 %
+// to a step (the scheduler's wake-up latency comes on top) and a wait costs
+// ~100 wake-ups, however long the calculator takes.
+void wait_quietly(MPI_Request &request, double &last_wait_s)
 {
-  int done = 0;
+  const double start = MPI_Wtime();
+  const long cap_ns = std::clamp(static_cast<long>(last_wait_s * 1e7), 20000L, 1000000L);
   long pause_ns = 1000;
+  int done = 0;
   for (int spin = 0;; ++spin) {
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (done) return;
+    if (done) break;
     if (spin < 100) continue;
     timespec ts{0, pause_ns};
     nanosleep(&ts, nullptr);
-    pause_ns = std::min(2 * pause_ns, 1000000L);
+    pause_ns = std::min(2 * pause_ns, cap_ns);
   }
+  last_wait_s = MPI_Wtime() - start;
 }
 
 }    // namespace
@@ -164,6 +168,19 @@ class PairASE : public Pair {
                  "type needs an element unless pair_style hybrid/overlay covers it",
                  missing);
     // no neighbor list: the ASE calculator builds its own from the periodic cell
+    ncalls = 0;
+    t_calculator = t_compute = 0.0;
+  }
+
+  // End-of-run statistics (Finish calls this): the time the bridge adds to the calculator's.
+  void finish() override
+  {
+    if (comm->me != ROOT || ncalls == 0) return;
+    const double bridge_s = t_compute - t_calculator;
+    utils::logmesg(lmp,
+                   "pair_style ase: {} calls on rank 0 of {}: calculator {:.4g} s, gather/scatter and "
+                   "copies {:.4g} s ({:.4g} ms per call)\n",
+                   ncalls, comm->nprocs, t_calculator, bridge_s, 1e3 * bridge_s / ncalls);
   }
 
   double init_one(int, int) override { return cut_global; }
@@ -174,6 +191,7 @@ class PairASE : public Pair {
     if (vflag_atom || cvflag_atom)
       error->all(FLERR, "pair_style ase cannot compute per-atom virials (compute stress/atom)");
 
+    const double t0 = MPI_Wtime();
     gather();
     if (total == 0) return;
 
@@ -208,6 +226,8 @@ class PairASE : public Pair {
       if (vflag_global)
         for (int d = 0; d < 6; ++d) virial[d] += out[1 + d];
     }
+    ++ncalls;
+    t_compute += MPI_Wtime() - t0;
   }
 
  protected:
@@ -231,6 +251,9 @@ class PairASE : public Pair {
   std::vector<int> index;                                // local atoms this style covers
   std::vector<int> rank_counts, rank_displs;             // atoms per rank, in gathered order
   int total = 0;
+  long ncalls = 0;
+  double t_calculator = 0.0, t_compute = 0.0;    // root: seconds in Python, in compute()
+  double last_wait_s = 0.0;                       // other ranks: their last wait for the root
   std::vector<double> packed, gathered, result, mine;    // MPI buffers
   std::vector<int64_t> tags;                             // root only, in gathered order
   std::vector<int> types;
@@ -301,6 +324,7 @@ class PairASE : public Pair {
     int pbc[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
 
     std::string msg;
+    const double t0 = MPI_Wtime();
     {
       GIL gil;
       PyObj *args = py.BuildValue(
@@ -309,6 +333,7 @@ class PairASE : public Pair {
           eflag_either ? 1 : 0, vflag_either ? 1 : 0);
       msg = call(bridge, "compute", args);
     }
+    t_calculator += MPI_Wtime() - t0;
     if (!msg.empty()) return msg;
     result.resize(stride * (size_t) n);
     for (int k = 0; k < n; ++k) {
@@ -330,7 +355,7 @@ class PairASE : public Pair {
       if (comm->me == ROOT)
         MPI_Wait(&request, MPI_STATUS_IGNORE);
       else
-        wait_quietly(request);
+        wait_quietly(request, last_wait_s);
     }
     if (length == 0) return;
     std::string msg = root_msg;
