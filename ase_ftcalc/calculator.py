@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
+from .checks import check_results
 from .model import PRETRAINED_VERSIONS, atoms_to_graph, load_model, predict_graphs, resolve_device
 from .units import chgnet_gpa_to_ase_stress
 
@@ -112,6 +113,7 @@ class FTCalculator(Calculator):
             res["stress"] = chgnet_gpa_to_ase_stress(res.pop("stress_gpa"))
         if self._d3 is not None:
             _add_d3(res, self._d3, self.atoms, per_atom="energies" in properties, settings=self.dispersion)
+        check_results(res)  # an error, never a NaN (and no NaN left in self.results for a second call)
         self.results["energy"] = self.results["free_energy"] = res["energy"]
         self.results["magmoms"] = res["magmoms"]
         if "energies" in res:
@@ -161,11 +163,12 @@ def predict_batch(atoms_list, calculator_or_model="0.3.0", *, batch_size: int = 
     starts = range(0, len(atoms_list), batch_size)
     for start in tqdm(starts, desc="CHGNet batches", disable=not progress):
         chunk = atoms_list[start:start + batch_size]
-        graphs = [atoms_to_graph(net, atoms).to(calc.device) for atoms in chunk]
+        graphs = [atoms_to_graph(net, atoms, f"structure {start + k}").to(calc.device) for k, atoms in enumerate(chunk)]
         for atoms, res in zip(chunk, predict_graphs(net, graphs, forces=True, stress=stress)):
             if stress:
                 res["stress"] = chgnet_gpa_to_ase_stress(res.pop("stress_gpa"))
             if d3 is not None:
                 _add_d3(res, d3, atoms, per_atom=True, settings=calc.dispersion)
+            check_results(res, f"structure {len(out)}")
             out.append(res)
     return out

@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 import torch
 
+from .checks import check_structure
+
 # Upstream builds batch volumes with torch.tensor(list of tensors) and warns on every call.
 warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
                         category=UserWarning)
@@ -78,12 +80,8 @@ def atoms_to_graph(net, atoms, graph_id=None, *, builder: str = "numpy"):
     angles; edge order may differ), tens of times faster.  ``builder="upstream"``:
     CHGNet's own ``CrystalGraphConverter`` via a pymatgen Structure.
     """
-    if not atoms.pbc.all():
-        raise ValueError(
-            "CHGNet needs a periodic cell in all three directions "
-            f"(pbc={atoms.pbc.tolist()}); add vacuum and set pbc=True"
-        )
     converter = net.graph_converter
+    check_structure(atoms, converter.atom_graph_cutoff, graph_id)  # NaN, overlaps, density: one clear error
     if builder == "upstream":
         from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -146,7 +144,7 @@ def predict_graphs(net, graphs: Sequence, *, forces: bool = True, stress: bool =
         if forces:
             res["forces"] = -force_grads[i].cpu().numpy()
         if stress:
-            res["stress_gpa"] = (strain_grads[i] / batch.volumes[i] * EV_PER_A3_TO_GPA).cpu().numpy()
+            res["stress_gpa"] = (strain_grads[i] / batch.volumes[i].abs() * EV_PER_A3_TO_GPA).cpu().numpy()
         if magmoms:
             res["magmoms"] = out["m"][i].detach().cpu().numpy()
         if site_energies:
@@ -181,7 +179,7 @@ def forward_for_training(net, graphs: Sequence, *, stress: bool, magmoms: bool) 
     n = len(graphs)
     prediction = {"f": [-g for g in grads[:n]]}
     if stress:
-        scale = EV_PER_A3_TO_GPA / batch.volumes
+        scale = EV_PER_A3_TO_GPA / batch.volumes.abs()  # upstream's signed det flips σ of left-handed cells
         prediction["s"] = [g * s for g, s in zip(grads[n:], scale)]
     energy = out["e"] if net.is_intensive else out["e"] / n_atoms
     if net.composition_model is not None:
