@@ -46,11 +46,13 @@ def save_model(net, path: str | os.PathLike, *, metadata: dict | None = None,
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    _check_finite_weights(state, f"not writing {path}")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model_args": _plain(net.model_args),
-        "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "state_dict": state,
         "element_reference_energies_ev": element_reference_energies(net),
         "versions": versions(),
         "metadata": _plain(metadata or {}),
@@ -60,6 +62,7 @@ def save_model(net, path: str | os.PathLike, *, metadata: dict | None = None,
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide the model from the user's group
         os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,11 +70,25 @@ def save_model(net, path: str | os.PathLike, *, metadata: dict | None = None,
     return path
 
 
+def _umask() -> int:
+    try:  # Linux shows it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def read_model_file(path: str | os.PathLike):
     """(CHGNet network, metadata dict) from an ase-ftcalc model file or an upstream CHGNet checkpoint."""
     from chgnet.model import CHGNet
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} not found (pretrained versions: 0.3.0, 0.2.0, r2scan)")
     try:
@@ -86,6 +103,8 @@ def read_model_file(path: str | os.PathLike):
     if payload.get("format") == FORMAT:
         if payload.get("format_version", 0) > FORMAT_VERSION:
             raise ModelFileError(f"{path}: written by a newer ase-ftcalc (format {payload['format_version']})")
+        if not isinstance(payload.get("state_dict"), dict) or not isinstance(payload.get("model_args"), dict):
+            raise ModelFileError(f"{path}: an ase-ftcalc model file without weights or architecture (truncated?)")
         state, args, meta = payload["state_dict"], payload["model_args"], payload.get("metadata", {})
         meta = {**meta, "versions": payload.get("versions", {}),
                 "element_reference_energies_ev": payload.get("element_reference_energies_ev", {})}
@@ -94,6 +113,7 @@ def read_model_file(path: str | os.PathLike):
         meta = {"base_model": f"CHGNet checkpoint {path.name}"}
     else:
         raise ModelFileError(f"{path}: not an ase-ftcalc or CHGNet model file (keys: {sorted(payload)[:6]})")
+    _check_finite_weights(state, path)
     try:
         import contextlib
         import io
@@ -105,6 +125,21 @@ def read_model_file(path: str | os.PathLike):
         raise ModelFileError(f"{path}: weights do not fit the CHGNet architecture ({err})") from None
     net.composition_model.fitted = True
     return net, meta
+
+
+def _check_finite_weights(state: dict, path) -> None:
+    """A file with NaN/inf weights (a diverged training) would only ever predict NaN: refuse it."""
+    bad = {}
+    for name, tensor in state.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
+            n_bad = int((~torch.isfinite(tensor)).sum())
+            if n_bad:
+                bad[name] = n_bad
+    if bad:
+        total = sum(t.numel() for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point())
+        names = ", ".join(list(bad)[:3]) + (f" and {len(bad) - 3} more tensors" if len(bad) > 3 else "")
+        raise ModelFileError(f"{path}: {sum(bad.values())} of {total} weights are NaN or inf (in {names}); "
+                             "the model would predict NaN (did its training diverge?)")
 
 
 def _plain(value):
