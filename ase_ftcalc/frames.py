@@ -3,6 +3,24 @@
 A frame is an ASE Atoms whose calculator (SinglePointCalculator, as
 ``ase.io.read`` gives for extxyz, OUTCAR, vasprun.xml, ASE db) holds the DFT
 energy (eV), forces (eV/Å) and optionally stress (eV/Å³, ASE sign).
+
+:func:`validate_frames` checks, with an error naming the first bad frame:
+energy and forces present, shapes, no NaN/inf, elements H..Pu, a periodic 3D
+cell, and the structure checks of :mod:`ase_ftcalc.checks` (no atoms closer
+than 0.5 Å, no degenerate or absurdly dense cell).  Then it looks for labels
+in another unit.  A file is set aside, with a :class:`UnitWarning` naming its
+frames and the unit the numbers look like, when one of its frames has
+
+* a stress component above :data:`STRESS_LIMIT_GPA` (500 GPa; the centre of the
+  Earth is at 360 GPa): kBar, GPa or bar written where eV/Å³ belongs;
+* a force component above :data:`FORCE_LIMIT_EV_PER_A` (200 eV/Å): meV/Å;
+* an energy per atom more than :data:`ENERGY_DEVIATION_EV_PER_ATOM` (10 eV/atom,
+  beyond any cohesive energy) from the median of all frames with the same
+  composition: meV, or eV in some files and meV in others.
+
+(the stress check only when stress is used).  When no file is left, it is a
+:class:`FrameError`.  Not caught: a wrong unit whose numbers stay within these
+limits (e.g. meV energies of frames that differ by a few meV/atom only).
 """
 from __future__ import annotations
 
@@ -15,9 +33,21 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from .checks import StructureError, check_structure
+
 
 class FrameError(ValueError):
     """A frame that cannot be used for training; the message names it."""
+
+
+class UnitWarning(UserWarning):
+    """Frames whose labels look like another unit were set aside."""
+
+
+STRESS_LIMIT_GPA = 500.0
+FORCE_LIMIT_EV_PER_A = 200.0
+ENERGY_DEVIATION_EV_PER_ATOM = 10.0
+EV_PER_A3_IN_GPA = 160.21766208
 
 
 @dataclass
@@ -89,8 +119,12 @@ def _label(atoms: Atoms, name: str):
     return None
 
 
-def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None) -> FrameSet:
-    """Check every frame and collect its labels; raise FrameError naming the first bad frame."""
+def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None,
+                    check_units: bool = True) -> FrameSet:
+    """Check every frame and collect its labels; raise FrameError naming the first bad frame.
+
+    ``check_units``: set aside files whose labels look like another unit (see the module doc).
+    """
     from chgnet.model.composition_model import AtomRef
 
     if len(frames) == 0:
@@ -123,6 +157,10 @@ def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None) 
             raise FrameError(f"{source}: element(s) {', '.join(bad)} unknown to CHGNet (it covers H to Pu)")
         if not atoms.pbc.all() or atoms.cell.volume <= 0:
             raise FrameError(f"{source}: CHGNet needs a periodic 3D cell (pbc={atoms.pbc.tolist()})")
+        try:
+            check_structure(atoms, where=source)
+        except StructureError as err:
+            raise FrameError(str(err)) from None
         checked.append(Frame(atoms, float(energy), forces, stress,
                              None if magmoms is None else np.asarray(magmoms, dtype=float), source))
     with_stress = [f.stress is not None for f in checked]
@@ -137,9 +175,90 @@ def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None) 
     elif use_stress and not all(with_stress):
         missing = next(f.source for f in checked if f.stress is None)
         raise FrameError(f"{missing}: no stress, but use_stress=True")
+    if check_units:
+        checked = _plausible_units(checked, use_stress=bool(use_stress))
     has_magmoms = all(f.magmoms is not None for f in checked)
     return FrameSet(checked, has_stress=bool(use_stress), has_magmoms=has_magmoms,
                     sources=[f.source for f in checked])
+
+
+def _file_of(source: str) -> str:
+    """The file a frame came from ("a.extxyz:3" -> "a.extxyz"): a unit mistake affects a whole file."""
+    path, sep, index = source.rpartition(":")
+    return path if sep and index.isdigit() else source
+
+
+def _stress_units(raw: float) -> str:
+    """The units a stress maximum ``raw`` (as read, "eV/Å³") most likely is in, most likely first."""
+    fits = [(abs(np.log(raw * gpa / 5.0)), name, raw * gpa) for name, gpa in
+            (("kBar", 0.1), ("GPa", 1.0), ("bar", 1e-4)) if raw * gpa <= STRESS_LIMIT_GPA]
+    if not fits:
+        return "no unit makes it plausible"
+    return "likely " + " or ".join(f"{name} written as eV/Å³ (max {gpa:.3g} GPa if so)"
+                                   for _, name, gpa in sorted(fits)[:2])
+
+
+def _implausible(frames: list[Frame], use_stress: bool) -> dict[tuple[str, str], list[tuple[float, str]]]:
+    """{(file, check): [(how far off, frame source)]} for labels beyond physical limits."""
+    found: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    by_composition: dict[str, list[tuple[Frame, float]]] = {}
+    for fr in frames:
+        formula = fr.atoms.get_chemical_formula(mode="metal", empirical=True)
+        by_composition.setdefault(formula, []).append((fr, fr.energy / len(fr.atoms)))
+        force = float(np.abs(fr.forces).max())
+        if force > FORCE_LIMIT_EV_PER_A:
+            found.setdefault((_file_of(fr.source), "forces"), []).append((force, fr.source))
+        if use_stress:
+            raw = float(np.abs(fr.stress).max())
+            if raw * EV_PER_A3_IN_GPA > STRESS_LIMIT_GPA:
+                found.setdefault((_file_of(fr.source), "stress"), []).append((raw, fr.source))
+    for formula, members in by_composition.items():
+        median = float(np.median([e for _, e in members]))
+        for fr, e in members:
+            if abs(e - median) > ENERGY_DEVIATION_EV_PER_ATOM:
+                found.setdefault((_file_of(fr.source), f"energy {formula}"), []).append((e - median, fr.source))
+    return found
+
+
+def _describe(check: str, worst: float) -> str:
+    if check == "forces":
+        unit = (f"likely meV/Å (max {worst / 1000:.3g} eV/Å if so)" if worst / 1000 <= FORCE_LIMIT_EV_PER_A
+                else "no unit makes it plausible")
+        return f"forces up to {worst:.4g} eV/Å (limit {FORCE_LIMIT_EV_PER_A:g}): {unit}"
+    if check == "stress":
+        return (f"stress up to {worst * EV_PER_A3_IN_GPA:.4g} GPa (limit {STRESS_LIMIT_GPA:g}): "
+                + _stress_units(worst))
+    formula = check.split()[1]
+    return (f"energy per atom up to {abs(worst):.4g} eV/atom from the median of all {formula} frames "
+            f"(limit {ENERGY_DEVIATION_EV_PER_ATOM:g}): likely meV, in these frames or in all")
+
+
+def _plausible_units(frames: list[Frame], *, use_stress: bool) -> list[Frame]:
+    """The frames of files without implausible labels; a UnitWarning for each file set aside."""
+    import warnings
+
+    found = _implausible(frames, use_stress)
+    if not found:
+        return frames
+    bad_files = sorted({name for name, _ in found})
+    messages = []
+    for name in bad_files:
+        n_frames = sum(_file_of(fr.source) == name for fr in frames)
+        reasons = []
+        for (file, check), hits in found.items():
+            if file == name:
+                shown = ", ".join(src for _, src in hits[:3]) + (f" and {len(hits) - 3} more" if len(hits) > 3 else "")
+                reasons.append(f"{_describe(check, max(hits, key=lambda h: abs(h[0]))[0])} ({shown})")
+        messages.append(f"{name}: {n_frames} frame(s) set aside: " + "; ".join(reasons))
+    kept = [fr for fr in frames if _file_of(fr.source) not in bad_files]
+    if len(messages) > 3:
+        messages = messages[:3] + [f"and {len(messages) - 3} more files or frames"]
+    if not kept:
+        raise FrameError("no frame with plausible units is left. " + " | ".join(messages)
+                         + " (fine_tune/validate_frames(check_units=False) trains on them anyway)")
+    for message in messages:
+        warnings.warn(message, UnitWarning, stacklevel=3)
+    return kept
 
 
 # Fingerprints of a frame's structure (numbers, cell, wrapped positions) on a 1e-4 Å grid and on the
