@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         # Bad input is the user's to fix: one clear line, no traceback.
         print(f"ftcalc {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except FloatingPointError as err:
+        # A run that went non-finite (fine-tuning diverged): it says where; a traceback adds nothing.
+        print(f"ftcalc {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

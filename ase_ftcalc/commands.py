@@ -70,12 +70,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--interval", type=float, default=200.0, help="md: fs between snapshots (default 200)")
     p.set_defaults(func=_dft)
 
-    p = sub.add_parser("info", help="show what a model file holds (base model, settings, data hash, MAEs)")
-    p.add_argument("model")
+    p = sub.add_parser("info", help="show what a model file holds (base model, settings, data hash, MAEs)",
+                       description="A summary of a model file or a pretrained version (0.3.0, 0.2.0, r2scan): "
+                       "base model, dispersion, training frames and split, test MAEs, versions, SHA-256.")
+    p.add_argument("model", help="model file, or a pretrained version")
+    p.add_argument("--full", action="store_true", help="print everything the model records, as JSON")
     p.set_defaults(func=_info)
 
 
+# API argument names -> this command's options, for one-line errors that name what the user typed.
+FINETUNE_OPTIONS = {"epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr",
+                    "num_threads": "--threads", "seed": "--seed", "output": "--output"}
+DFT_OPTIONS = {"n_frames": "--frames", "ecut_ev": "--ecut", "kpt_density_angstrom": "--kpt-density",
+               "smearing_ev": "--smearing", "steps": "--steps", "temperatures": "--temperatures",
+               "c_strain": "--c-strain", "supercell": "--supercell", "seed": "--seed",
+               "orthorhombic_every": "--orthorhombic-every", "max_displacement": "--max-displacement",
+               "max_strain": "--max-strain", "slide_probability": "--slide-probability",
+               "rattle_stdev": "--rattle-stdev", "interval_fs": "--interval", "output": "--output"}
+
+
 def _finetune(args) -> int:
+    from .options import check_finetune_options, check_output_path, cli_names
+
+    # Before torch is imported: a bad option or output path fails in a fraction of a second.
+    with cli_names(FINETUNE_OPTIONS):
+        check_finetune_options(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                               num_threads=args.threads, seed=args.seed)
+        check_output_path(args.output, overwrite=args.overwrite)
+    if args.report:
+        check_output_path(args.report, overwrite=True, option="--report")
     from . import fine_tune
 
     freeze = args.freeze if args.freeze in ("paper", "readout", "none") else args.freeze.split(",")
@@ -113,42 +136,54 @@ def _finetune(args) -> int:
     return 0
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in text.split(","))
+def _numbers(option: str, text: str, kind=float, what: str = "comma-separated numbers") -> tuple:
+    from .options import OptionError
+
+    try:
+        return tuple(kind(x) for x in text.split(","))
+    except ValueError:
+        raise OptionError(option, what, text) from None
 
 
 def _dft(args) -> int:
-    from .dft import generate
-    from .dft.labelling import DFTSettings
-    from .dft.sampling import Interlayer, MDSnapshots, Rattle, Relaxation
+    from .options import check_output_path, cli_names
 
-    settings = DFTSettings(ecut_ev=args.ecut, kpt_density_angstrom=args.kpt_density, smearing_ev=args.smearing,
-                           d3_damping=None if args.dispersion == "none" else args.dispersion)
-    rattle = {} if args.rattle_stdev is None else {"rattle_stdev": args.rattle_stdev}
-    protocol = {
-        "rattle": lambda: Rattle(max_strain=args.max_strain, max_displacement=args.max_displacement),
-        "interlayer": lambda: Interlayer(c_strain=_floats(args.c_strain), slide_probability=args.slide_probability,
-                                         **rattle),
-        "relax": lambda: Relaxation(steps=args.steps, **rattle),
-        "md": lambda: MDSnapshots(calculator=args.md_calc, temperatures=_floats(args.temperatures),
-                                  interval_fs=args.interval),
-    }[args.protocol]()
-    supercell = args.supercell
-    if supercell not in (None, "ortho"):
-        supercell = tuple(int(n) for n in supercell.split(","))
-    generate(args.structure, args.output, args.frames, protocol=protocol, seed=args.seed, settings=settings,
-             supercell=supercell, orthorhombic_every=args.orthorhombic_every)
+    with cli_names(DFT_OPTIONS):
+        check_output_path(args.output, overwrite=True)
+        # The API checks every range (dft.labelling, dft.sampling, dft.generate); here they get the CLI's names.
+        from .dft import generate
+        from .dft.labelling import DFTSettings
+        from .dft.sampling import Interlayer, MDSnapshots, Rattle, Relaxation
+
+        settings = DFTSettings(ecut_ev=args.ecut, kpt_density_angstrom=args.kpt_density,
+                               smearing_ev=args.smearing,
+                               d3_damping=None if args.dispersion == "none" else args.dispersion)
+        rattle = {} if args.rattle_stdev is None else {"rattle_stdev": args.rattle_stdev}
+        protocol = {
+            "rattle": lambda: Rattle(max_strain=args.max_strain, max_displacement=args.max_displacement),
+            "interlayer": lambda: Interlayer(c_strain=_numbers("c_strain", args.c_strain, what="MIN,MAX"),
+                                             slide_probability=args.slide_probability, **rattle),
+            "relax": lambda: Relaxation(steps=args.steps, **rattle),
+            "md": lambda: MDSnapshots(calculator=args.md_calc, temperatures=_numbers("temperatures",
+                                                                                     args.temperatures),
+                                      interval_fs=args.interval),
+        }[args.protocol]()
+        supercell = args.supercell
+        if supercell not in (None, "ortho"):
+            supercell = _numbers("supercell", supercell, int, "'ortho' or three integers N1,N2,N3 ≥ 1")
+        generate(args.structure, args.output, args.frames, protocol=protocol, seed=args.seed, settings=settings,
+                 supercell=supercell, orthorhombic_every=args.orthorhombic_every)
     return 0
 
 
 def _info(args) -> int:
     import json
 
-    from .modelfile import read_model_file
+    from .modelinfo import describe_model, summary
 
-    _, meta = read_model_file(args.model)
-    show = {k: meta.get(k) for k in ("base_model", "config", "n_train", "n_val", "n_test",
-                                     "training_data_sha256", "element_reference_energies_ev",
-                                     "test_metrics", "versions") if k in meta}
-    print(json.dumps(show, indent=2))
+    info = describe_model(args.model)
+    if args.full:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        print("\n".join(summary(info)))
     return 0

@@ -23,6 +23,7 @@ import torch
 from .frames import FrameSet, drop_duplicates, read_frames, structure_fingerprints, validate_frames
 from .metrics import parity_stats
 from .model import atoms_to_graph, forward_for_training, load_model, predict_graphs, resolve_device
+from .options import check_finetune_options, check_output_path
 from .units import ase_stress_to_chgnet_gpa
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,26 @@ def _device(net):
     return next(net.parameters()).device
 
 
+def _default_checkpoint_dir(output: Path) -> Path:
+    return output.with_name(output.name + ".checkpoints")
+
+
+def _check_checkpoint_dir(ckpt_dir: Path) -> None:
+    if ckpt_dir.exists() and not ckpt_dir.is_dir():
+        raise ValueError(f"checkpoint folder {ckpt_dir} is a file; move it away or pass another checkpoint_dir")
+
+
+def _remove_orphan_parts(output: Path | None, ckpt_path: Path) -> None:
+    """Temporary files of a run killed while writing (the model's, the checkpoint's); nothing reads them."""
+    orphans = [ckpt_path.with_suffix(".part")]
+    if output is not None:
+        orphans += output.parent.glob(f".{output.name}.*.part")  # save_model's mkstemp names
+    for orphan in orphans:
+        if orphan.is_file():
+            log.info("removing %s, left by an interrupted run", orphan)
+            orphan.unlink()
+
+
 def _split_groups(frame_set: FrameSet, split_by: str | None):
     if split_by is None:
         return None
@@ -298,6 +319,7 @@ def fine_tune(
     drop_duplicate_frames: bool = True,
     test_sets: dict | None = None,
     device: str = "cpu",
+    check_units: bool = True,
 ) -> FineTuneResult:
     """Fine-tune CHGNet on DFT frames and (optionally) write one model file.
 
@@ -316,7 +338,20 @@ def fine_tune(
     ``test_sets``: ``{name: frames or files}`` scored after training (totals, frames seen in training
     or validation left out), in ``result.test_set_metrics``.
     ``device``: "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
+    ``check_units``: set aside files whose labels look like another unit (kBar/GPa stress, meV
+    energies, meV/Å forces; see :mod:`ase_ftcalc.frames`), with a warning; False trains on everything.
     """
+    # Arguments and the output path first: a bad one fails now, not after the epochs.
+    check_finetune_options(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, split=split,
+                           energy_weight=energy_weight, force_weight=force_weight, stress_weight=stress_weight,
+                           magmom_weight=magmom_weight, num_threads=num_threads, seed=seed)
+    if isinstance(freeze, str) and freeze not in FREEZE_PRESETS:
+        raise ValueError(f"unknown freeze preset {freeze!r}; use one of {FREEZE_PRESETS} or parameter-name prefixes")
+    if criterion not in ("MSE", "MAE", "Huber"):
+        raise ValueError(f"criterion must be 'MSE', 'MAE' or 'Huber', not {criterion!r}")
+    if output is not None:
+        check_output_path(output, overwrite=overwrite)
+        _check_checkpoint_dir(Path(checkpoint_dir) if checkpoint_dir else _default_checkpoint_dir(Path(output)))
     from chgnet.trainer.trainer import CombinedLoss
     from tqdm.auto import tqdm
 
@@ -325,7 +360,7 @@ def fine_tune(
     if isinstance(frames, (str, os.PathLike)) or (
             len(frames) and isinstance(frames[0], (str, os.PathLike))):
         frames = read_frames(frames)
-    frame_set = validate_frames(list(frames), use_stress=use_stress)
+    frame_set = validate_frames(list(frames), use_stress=use_stress, check_units=check_units)
     if drop_duplicate_frames:
         frame_set, dropped = drop_duplicates(frame_set)
         if dropped:
@@ -336,8 +371,6 @@ def fine_tune(
     d3 = D3Settings.parse(dispersion)
     device = resolve_device(device)
     output = Path(output) if output is not None else None
-    if output is not None and output.exists() and not overwrite:
-        raise FileExistsError(f"{output} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     if num_threads:
         torch.set_num_threads(num_threads)
     stress, magmoms = frame_set.has_stress, frame_set.has_magmoms
@@ -382,8 +415,9 @@ def fine_tune(
                for t in _targets(frame_set, range(len(frame_set)), stress=stress, magmoms=magmoms)]
 
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else (
-        output.with_name(output.name + ".checkpoints") if output else Path(tempfile.mkdtemp(prefix="ftcalc-")))
+        _default_checkpoint_dir(output) if output else Path(tempfile.mkdtemp(prefix="ftcalc-")))
     ckpt_path = ckpt_dir / "last.pt"
+    _remove_orphan_parts(output, ckpt_path)
     history, start_epoch = [], 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ..options import OptionError, check_output_path, require
 from .labelling import DFTSettings, append_frame, dft_calculator, label, read_done
 from .sampling import MDSnapshots, Rattle, Relaxation, protocol_params
 
@@ -45,10 +46,10 @@ def base_structure(base: str | Atoms, supercell=None) -> tuple[Atoms, str]:
     if supercell == "ortho" and not (isinstance(base, str) and not Path(base).exists()):
         raise ValueError("supercell 'ortho' is defined for the bundled 2H compounds only")
     if supercell not in (None, "ortho"):
-        reps = tuple(int(n) for n in supercell)
-        if len(reps) != 3 or min(reps) < 1:
-            raise ValueError(f"supercell must be three integers >= 1, not {supercell!r}")
-        atoms = atoms.repeat(reps)
+        if (isinstance(supercell, str) or len(supercell) != 3
+                or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in supercell)):
+            raise OptionError("supercell", "'ortho' or three integers ≥ 1", supercell)
+        atoms = atoms.repeat(tuple(int(n) for n in supercell))
     if not atoms.pbc.all():
         raise ValueError(f"{name}: the DFT generator needs a periodic 3D cell")
     return atoms, name
@@ -69,9 +70,12 @@ def generate(base: str | Atoms, output: str | os.PathLike, n_frames: int, *, pro
     ``protocol``: a :mod:`ase_ftcalc.dft.sampling` protocol (default ``Rattle()``).
     ``orthorhombic_every=k`` (rattle, bundled 2H only): every k-th frame is the 12-atom cell.
     """
+    require("n_frames", n_frames, integer=True, minimum=1)
+    require("seed", seed, integer=True, minimum=0)
+    require("orthorhombic_every", orthorhombic_every, integer=True, minimum=0)
     settings = settings or DFTSettings()
     protocol = protocol or Rattle()
-    output = Path(output)
+    output = check_output_path(output, overwrite=True)
     atoms, name = base_structure(base, supercell)
     done = read_done(output)
     if len(done) >= n_frames:

@@ -31,6 +31,16 @@ class DFTSettings:
     # (frames 0-16 of the first bundled files were made with time reversal off: same numbers, 2x the cost)
     time_reversal: bool = True
 
+    def __post_init__(self):
+        from ..options import OptionError, require
+
+        require("ecut_ev", self.ecut_ev, above=0)
+        require("kpt_density_angstrom", self.kpt_density_angstrom, above=0)
+        require("smearing_ev", self.smearing_ev, above=0)
+        require("scf_energy_tol_ev", self.scf_energy_tol_ev, above=0)
+        if self.d3_damping not in (None, "d3zero", "d3bj"):
+            raise OptionError("d3_damping", "'d3zero', 'd3bj' or None", self.d3_damping)
+
     def kpts(self, atoms: Atoms) -> tuple[int, int, int]:
         recip = np.linalg.norm(atoms.cell.reciprocal(), axis=1)
         return tuple(max(1, int(np.ceil(self.kpt_density_angstrom * g - 1e-6))) for g in recip)

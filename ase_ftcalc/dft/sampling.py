@@ -17,10 +17,13 @@ Lengths in Å, strains as fractions, temperatures in K, times in fs.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from ase import Atoms
+
+from ..options import OptionError, require
 
 
 def _stacking_axis_layers(atoms: Atoms) -> np.ndarray:
@@ -36,6 +39,10 @@ class Rattle:
     name = "rattle"
     max_strain: float = 0.015
     max_displacement: float = 0.15
+
+    def __post_init__(self):
+        require("max_strain", self.max_strain, minimum=0, below=1)
+        require("max_displacement", self.max_displacement, minimum=0)
 
     def structure(self, base: Atoms, rng: np.random.Generator) -> Atoms:
         new = base.copy()
@@ -65,6 +72,15 @@ class Interlayer:
     in_plane_strain: float = 0.01
     slide_probability: float = 0.5
     rattle_stdev: float = 0.03
+
+    def __post_init__(self):
+        c = self.c_strain
+        if (not isinstance(c, (tuple, list)) or len(c) != 2
+                or not all(isinstance(x, (int, float)) and -1 < x < 10 for x in c) or not c[0] < c[1]):
+            raise OptionError("c_strain", "MIN,MAX with -1 < MIN < MAX (fractions of c)", c)
+        require("in_plane_strain", self.in_plane_strain, minimum=0, below=1)
+        require("slide_probability", self.slide_probability, minimum=0, maximum=1)
+        require("rattle_stdev", self.rattle_stdev, minimum=0)
 
     def structure(self, base: Atoms, rng: np.random.Generator) -> Atoms:
         new = base.copy()
@@ -101,6 +117,12 @@ class Relaxation:
     rattle_stdev: float = 0.08
     maxstep: float = 0.1   # Å, BFGS step limit
 
+    def __post_init__(self):
+        require("steps", self.steps, integer=True, minimum=1)
+        require("strain", self.strain, minimum=0, below=0.5)  # c is strained by up to 2x this
+        require("rattle_stdev", self.rattle_stdev, minimum=0)
+        require("maxstep", self.maxstep, above=0)
+
     def start(self, base: Atoms, rng: np.random.Generator) -> Atoms:
         new = base.copy()
         cell = new.cell.array.copy()
@@ -122,6 +144,19 @@ class MDSnapshots:
     equilibration_fs: float = 1000.0
     interval_fs: float = 200.0
     friction_per_fs: float = 0.01
+
+    def __post_init__(self):
+        temps = self.temperatures
+        if (not isinstance(temps, (tuple, list)) or not temps
+                or not all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in temps)):
+            raise OptionError("temperatures", "one or more temperatures > 0 K", temps)
+        require("timestep_fs", self.timestep_fs, above=0)
+        require("equilibration_fs", self.equilibration_fs, minimum=0)
+        # Fewer fs than one step between snapshots would make consecutive snapshots the same structure.
+        require("interval_fs", self.interval_fs, above=0)
+        if not self.interval_fs >= self.timestep_fs:
+            raise OptionError("interval_fs", f"≥ the MD timestep, {self.timestep_fs:g} fs", self.interval_fs)
+        require("friction_per_fs", self.friction_per_fs, minimum=0)
 
     def snapshots(self, base: Atoms, n_frames: int, seed: int, log=None) -> list[Atoms]:
         from ase import units
