@@ -32,7 +32,7 @@ def test_finetune_cli_writes_model_and_refuses_overwrite(ws2_frames, tmp_path):
     assert model.exists() and "test MAE" in proc.stdout and (tmp_path / "r.json").exists()
     again = _ftcalc("finetune", str(data), "-o", str(model), "--epochs", "1")
     assert again.returncode == 2 and "exists" in again.stderr and "Traceback" not in again.stderr
-    info = _ftcalc("info", str(model))
+    info = _ftcalc("info", str(model), "--full")  # the JSON of everything; plain `info` is a summary
     assert info.returncode == 0 and '"training_data_sha256"' in info.stdout
 
 
