@@ -95,7 +95,7 @@ def check_structure(atoms, cutoff: float = 6.0, where=None, *, min_distance: flo
         raise StructureError(
             f"{at}{n} atoms in {volume:.4g} Å³ ({n / volume:.3g} atoms/Å³) would give each atom about "
             f"{neighbors:.0f} neighbours within CHGNet's {cutoff:g} Å cutoff, more than any solid has (limit "
-            f"{max_neighbors}; diamond has about 160); is the cell in the right units (Bohr, nm)?")
+            f"{max_neighbors}; diamond has about 160); is the cell in Å (not nm)?")
     _check_close_pairs(positions, cell, heights, numbers, min_distance, at)
 
 

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-set", action="append", default=[], metavar="NAME=FILE",
                    help="a named test set scored after training (repeatable), e.g. c-strain=cs.extxyz")
     p.add_argument("--keep-duplicates", action="store_true", help="do not drop exact duplicate frames")
+    p.add_argument("--no-unit-check", action="store_true",
+                   help="train also on files whose labels look like another unit (stress > 500 GPa, forces > "
+                   "200 eV/Å, energies 10 eV/atom off their composition's median); they are set aside by default")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     p.set_defaults(func=_finetune)
 
@@ -115,7 +118,7 @@ def _finetune(args) -> int:
                        dispersion=None if args.dispersion == "none" else args.dispersion,
                        split_by=None if args.split_by == "frame" else args.split_by,
                        drop_duplicate_frames=not args.keep_duplicates, test_sets=test_sets or None,
-                       device=args.device)
+                       device=args.device, check_units=not args.no_unit_check)
     if args.report:
         result.save_json(args.report)
     print(f"wrote {args.output}: {result.n_train} train / {result.n_val} val / {result.n_test} test frames, "

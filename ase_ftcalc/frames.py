@@ -255,7 +255,7 @@ def _plausible_units(frames: list[Frame], *, use_stress: bool) -> list[Frame]:
         messages = messages[:3] + [f"and {len(messages) - 3} more files or frames"]
     if not kept:
         raise FrameError("no frame with plausible units is left. " + " | ".join(messages)
-                         + " (fine_tune/validate_frames(check_units=False) trains on them anyway)")
+                         + " (to train on them anyway: check_units=False, ftcalc finetune --no-unit-check)")
     for message in messages:
         warnings.warn(message, UnitWarning, stacklevel=3)
     return kept

@@ -177,18 +177,23 @@ def test_close_pair_search_matches_pymatgen_on_skewed_cells():
     assert n_pairs > 50
 
 
-def test_check_overhead_is_small_on_768_atoms(vanilla):
+def test_check_overhead_is_under_one_percent_of_a_chgnet_call(vanilla):
     from ase_ftcalc.structures import bulk_2h
 
-    atoms = bulk_2h("WS2") * (8, 8, 2)
+    atoms = bulk_2h("WS2") * (8, 8, 1)  # 384 atoms; both costs grow linearly (README: 768 atoms)
     atoms.rattle(0.05, seed=0)
-    check_structure(atoms)
-    t0 = time.perf_counter()
-    for _ in range(10):
-        check_structure(atoms)
-    per_call = (time.perf_counter() - t0) / 10
-    # ~3 ms on 2 loaded cores; a CHGNet force call on this cell takes seconds.
-    assert per_call < 0.05, per_call
+    atoms.calc = vanilla
+    checks, calls = [], []
+    for _ in range(2):  # interleaved; the minimum of each is the least disturbed by other load
+        t0 = time.perf_counter()
+        for _ in range(10):
+            check_structure(atoms)
+        checks.append((time.perf_counter() - t0) / 10)
+        vanilla.reset()
+        t0 = time.perf_counter()
+        atoms.get_forces()
+        calls.append(time.perf_counter() - t0)
+    assert min(checks) / min(calls) < 0.01, (checks, calls)
 
 
 # --- model files ---------------------------------------------------------------------------------------
