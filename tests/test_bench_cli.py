@@ -1,4 +1,4 @@
-"""`ftcalc bench ...` sub-commands (benchmarks.bench_commands.register_bench) end to end with EMT."""
+"""`ftcalc bench ...` sub-commands (benchmarks.cli) end to end with EMT."""
 import argparse
 import csv
 import json
@@ -12,18 +12,18 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
-from benchmarks.bench_commands import register_bench
+from benchmarks.cli import register
 
 
 def _run(*argv):
     parser = argparse.ArgumentParser(prog="ftcalc")
-    register_bench(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["bench", *map(str, argv)])
     return args.func(args)
 
 
 def test_import_is_light():
-    code = ("import sys, benchmarks.bench_commands; "
+    code = ("import sys, benchmarks.cli; "
             "heavy = [m for m in ('torch', 'chgnet', 'phonopy', 'matscipy', 'matplotlib') if m in sys.modules]; "
             "sys.exit(1 if heavy else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

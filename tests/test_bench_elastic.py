@@ -1,11 +1,11 @@
-"""benchmarks.elastic: EMT Cu against second derivatives of the energy; hexagonal summary of WS2."""
+"""benchmarks.crystal.elastic: EMT Cu against second derivatives of the energy; hexagonal summary of WS2."""
 import numpy as np
 import pytest
 from ase import units
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from benchmarks.elastic import crystal_family, elastic, plot_elastic
+from benchmarks.crystal.elastic import crystal_family, elastic, plot_elastic
 
 
 def _energy_second_derivative_constants():

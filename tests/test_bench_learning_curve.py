@@ -1,4 +1,4 @@
-"""benchmarks.learning_curve: fixed test split, seeded subsets, cached models, resume."""
+"""benchmarks.fit.learning_curve: fixed test split, seeded subsets, cached models, resume."""
 import json
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from benchmarks.learning_curve import fixed_split, learning_curve, plot_learning_curve
+from benchmarks.fit.learning_curve import fixed_split, learning_curve, plot_learning_curve
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""benchmarks.parity: statistics, offsets, stress units/sign, bad input, batched CHGNet."""
+"""benchmarks.fit.parity: statistics, offsets, stress units/sign, bad input, batched CHGNet."""
 import json
 
 import numpy as np
@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from benchmarks.parity import ParityResult, parity, plot_parity
+from benchmarks.fit.parity import ParityResult, parity, plot_parity
 
 
 def _labelled(calc, frames, *, e_scale=1.0, f_scale=1.0, s_scale=1.0, e_shift_per_atom=0.0, stress=True):

@@ -1,12 +1,11 @@
-"""benchmarks.phonons: EMT Cu against ASE's own phonon code; Γ modes of WS2 with CHGNet; caching."""
+"""benchmarks.crystal.phonons: EMT Cu against ASE's own phonon code; Γ modes of WS2 with CHGNet; caching."""
 import numpy as np
 import pytest
 from ase import units
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from benchmarks._common import THZ_TO_CM1
-from benchmarks.phonons import compare_gamma, phonons, plot_phonons
+from benchmarks.crystal.phonons import THZ_TO_CM1, compare_gamma, phonons, plot_phonons
 
 
 def test_emt_cu_bands_match_ase_phonons(tmp_path, monkeypatch):

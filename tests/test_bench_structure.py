@@ -1,4 +1,4 @@
-"""benchmarks.structure: geometry of layered MX2, relaxation with CHGNet (WS2) and EMT (Cu)."""
+"""benchmarks.crystal.structure: geometry of layered MX2, relaxation with CHGNet (WS2) and EMT (Cu)."""
 import json
 
 import numpy as np
@@ -7,8 +7,11 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from ase_ftcalc.reference_values import EXPERIMENT_2H as COMPOUNDS
-from ase_ftcalc.structures import bulk_2h
-from benchmarks.structure import WS2_EXPERIMENT, layered_parameters, plot_structure, structure
+from ase_ftcalc.reference_values import experiment_structure
+from ase_ftcalc.structures import bulk_2h, layered_parameters
+from benchmarks.crystal.structure import plot_structure, structure
+
+WS2_EXPERIMENT = experiment_structure("WS2")
 
 
 def test_layered_parameters_of_the_ideal_2h_cell():

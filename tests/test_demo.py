@@ -3,7 +3,7 @@ import json
 
 
 def test_quick_demo_writes_report_and_fine_tuning_helps(tmp_path, capsys):
-    from benchmarks.demo import DemoOptions, run_demo
+    from benchmarks.report.demo import DemoOptions, run_demo
 
     out = tmp_path / "report"
     results = run_demo(DemoOptions(out=str(out), quick=True))

@@ -1,4 +1,4 @@
-"""benchmarks.eos: E(V) fits with ASE's EquationOfState and the Δ metric, on EMT cells; DFT EOS mode on Al."""
+"""benchmarks.crystal.eos: E(V) fits with ASE's EquationOfState and the Δ metric, on EMT cells; DFT EOS mode on Al."""
 import io
 
 import numpy as np
@@ -9,7 +9,7 @@ from ase.calculators.emt import EMT
 from scaled_emt import ScaledEMT
 from ase.eos import EquationOfState
 
-from benchmarks.eos import EOSResult, delta, eos, eos_points, fit_eos, linear_strains, plot_eos
+from benchmarks.crystal.eos import EOSResult, delta, eos, eos_points, fit_eos, linear_strains, plot_eos
 
 STRAINS = linear_strains(-0.04, 0.06, 0.01)
 
@@ -113,13 +113,10 @@ def test_dft_eos_mode_resumes_and_feeds_the_delta(tmp_path):
 def _cli(*argv):
     import argparse
 
-    from benchmarks.bench_commands import register_bench
-    from benchmarks.more_commands import register_more
+    from benchmarks.cli import register
 
     parser = argparse.ArgumentParser(prog="ftcalc")
-    sub = parser.add_subparsers(dest="command")
-    register_bench(sub)
-    register_more(sub)  # finds the `bench` sub-parsers itself
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args([str(a) for a in argv])
     return args.func(args)
 
@@ -137,11 +134,11 @@ def test_cli_bench_eos(tmp_path, capsys):
     assert (tmp_path / "out" / "eos.png").exists() and "B0" in capsys.readouterr().out
 
 
-def test_more_commands_import_is_light():
+def test_cli_import_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, benchmarks.more_commands; "
+    code = ("import sys, benchmarks.cli; "
             "heavy = [m for m in ('torch', 'chgnet', 'scipy', 'matplotlib', 'ase') if m in sys.modules]; "
             "sys.exit(1 if heavy else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

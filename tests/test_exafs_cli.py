@@ -7,14 +7,14 @@ import numpy as np
 from ase.build import bulk
 from ase.io import write
 
-from benchmarks.md_commands import register_md
+from benchmarks.cli import register
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "exafs"
 
 
 def _run(*argv):
     parser = argparse.ArgumentParser(prog="ftcalc")
-    register_md(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args([str(a) for a in argv])
     return args.func(args)
 

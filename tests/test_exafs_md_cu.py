@@ -6,8 +6,8 @@ import numpy as np
 from ase.build import bulk
 
 from benchmarks.exafs import MDExafs, md_exafs, read_experiment, static_exafs
-from benchmarks.md import read_snapshots
-from benchmarks.md_lammps import run_lammps_md
+from benchmarks.dynamics.md import read_snapshots
+from benchmarks.dynamics.md_lammps import run_lammps_md
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "exafs"
 

@@ -1,4 +1,4 @@
-"""benchmarks.mc: Metropolis MC / annealing recovers ground states found by exhaustive enumeration."""
+"""benchmarks.dynamics.mc: Metropolis MC / annealing recovers ground states found by exhaustive enumeration."""
 import numpy as np
 import pytest
 from ase import Atoms
@@ -6,8 +6,8 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read
 
-from benchmarks.mc import MCResult, monte_carlo, plot_mc, with_vacancies
-from benchmarks.ranking import configurations
+from benchmarks.dynamics.mc import MCResult, monte_carlo, plot_mc, with_vacancies
+from benchmarks.crystal.ranking import configurations
 
 
 def _energy(atoms, calc):
@@ -64,7 +64,7 @@ def test_vacancy_ordering_with_chgnet_matches_enumeration():
 
 
 def test_volume_moves_find_the_eos_volume_and_respond_to_pressure():
-    from benchmarks.eos import eos, linear_strains
+    from benchmarks.crystal.eos import eos, linear_strains
 
     atoms = bulk("Cu", "fcc", a=3.6)
     v0 = eos({"emt": EMT()}, atoms, strains=linear_strains(-0.03, 0.05, 0.01)).fits["emt"].v0_a3_per_atom
@@ -127,11 +127,10 @@ def test_cli_mc_with_vacancies(tmp_path, capsys):
 
     from ase.io import write
 
-    from benchmarks.more_commands import register_more
+    from benchmarks.cli import register
 
     parser = argparse.ArgumentParser(prog="ftcalc")
-    sub = parser.add_subparsers(dest="command")
-    register_more(sub, sub.add_parser("bench").add_subparsers())
+    register(parser.add_subparsers(dest="command"))
     write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.6, cubic=True))
     argv = ["mc", str(tmp_path / "cu.extxyz"), "--calc", "emt", "--supercell", "2,1,1", "--vacancies", "Cu=2",
             "--swap", "Cu,X", "--steps", "15", "--volume-prob", "0.3", "-o", str(tmp_path / "out")]

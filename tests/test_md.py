@@ -1,10 +1,10 @@
-"""benchmarks.md: NVT temperature, exact restart, NVE energy conservation, blow-up guard (EMT Cu, real MD)."""
+"""benchmarks.dynamics.md: NVT temperature, exact restart, NVE energy conservation, blow-up guard (EMT Cu, real MD)."""
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from benchmarks.md import MDResult, read_snapshots, run_md
+from benchmarks.dynamics.md import MDResult, read_snapshots, run_md
 
 
 @pytest.fixture

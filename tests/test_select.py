@@ -1,11 +1,11 @@
-"""benchmarks.select: farthest-point sampling, committee force disagreement, selected-vs-random fine-tuning."""
+"""benchmarks.fit.select: farthest-point sampling, committee force disagreement, selected-vs-random fine-tuning."""
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from scaled_emt import ScaledEMT
 
-from benchmarks.select import (SelectionComparison, crystal_features, farthest_point_sampling, force_disagreement,
+from benchmarks.fit.select import (SelectionComparison, crystal_features, farthest_point_sampling, force_disagreement,
                                plot_selection, select_frames, selected_vs_random)
 
 
@@ -97,12 +97,10 @@ def test_cli_select(candidates, tmp_path, capsys):
 
     from ase.io import read, write
 
-    from benchmarks.more_commands import register_more
+    from benchmarks.cli import register
 
     parser = argparse.ArgumentParser(prog="ftcalc")
-    sub = parser.add_subparsers(dest="command")
-    bench_sub = sub.add_parser("bench").add_subparsers()
-    register_more(sub, bench_sub)
+    register(parser.add_subparsers(dest="command"))
     write(tmp_path / "cands.extxyz", candidates)
     args = parser.parse_args(["select", str(tmp_path / "cands.extxyz"), "--calc", "a=emt",
                               "--calc", "b=emt", "-n", "2", "--descriptor", "energy",

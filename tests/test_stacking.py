@@ -8,7 +8,7 @@ import pytest
 
 from ase_ftcalc.dft.labelling import DFTSettings
 from ase_ftcalc.dft.bilayer import STACKING_NAMES, bilayer, bilayer_frames, label_frames, sliding_ts
-from benchmarks.stacking import StackingResult, plot_stacking, stacking
+from benchmarks.layered.stacking import StackingResult, plot_stacking, stacking
 
 lammps = pytest.importorskip("lammps")
 
@@ -67,8 +67,7 @@ def dft_frames(tmp_path_factory):
 
 
 def test_dft_reference_points_and_cli(calcs, dft_frames, tmp_path):
-    from benchmarks.bench_commands import register_bench
-    from benchmarks.layered_commands import register
+    from benchmarks.cli import register
 
     path, labelled = dft_frames
     assert labelled[0].info["dft_kpts"] == "2x2x1" and labelled[0].info["bilayer_t"] == 0.0
@@ -81,9 +80,7 @@ def test_dft_reference_points_and_cli(calcs, dft_frames, tmp_path):
     assert "DFT reference" in result.summary()
 
     parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    register_bench(sub)
-    register(sub)  # the line benchmarks.commands would run
+    register(parser.add_subparsers())
     out = tmp_path / "cli"
     args = parser.parse_args(["bench", "stacking", "--calc", "sw=lammps_plugin.layered_specs:sw_ilp",
                               "--points-per-segment", "1", "--separations", "6.0,6.4,9", "--reference",
