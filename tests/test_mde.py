@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ase_ftcalc.structures import bilayer
+from ase_ftcalc.structures import bilayer, quasi1d_moire
 from benchmarks.layered.mde import (
     MDEResult,
     disregistry,
@@ -12,7 +12,6 @@ from benchmarks.layered.mde import (
     mde,
     mean_disregistry_error,
     plot_mde,
-    quasi1d_moire,
     ws_cell_vertices,
 )
 

@@ -12,10 +12,11 @@ relabelling (atom order) because it uses only relative in-plane vectors and an
 optimal matching.
 
 Force/energy errors are poor proxies for moiré structure; the MDE measures
-what relaxation does to the stacking pattern.  :func:`quasi1d_moire` builds a
-narrow cell in which one layer is strained along x so that a long moiré
-period fits in one cell width along y; :func:`mde` relaxes it (FIRE, tight
-fmax) with each calculator and compares.  Units: Å, eV.
+what relaxation does to the stacking pattern.
+:func:`ase_ftcalc.structures.quasi1d_moire` builds a narrow cell in which both
+layers are strained along y so that a long moiré period fits in one cell;
+:func:`mde` relaxes it (FIRE, tight fmax) with each calculator and compares.
+Units: Å, eV.
 """
 from __future__ import annotations
 
@@ -219,73 +220,6 @@ def mean_disregistry_error(atoms_a, atoms_b, **kwargs) -> float:
     return match_disregistry(da, db)[0]
 
 
-# ----------------------------------------------------------------------------- moiré surrogate
-
-
-def _monolayer_rect(compound: str, antiparallel: bool):
-    """One MX2 layer in an a x sqrt(3)a rectangle (2 f.u.), M at z=0, X at ±thickness/2 (Å)."""
-    from ase import Atoms
-
-    from ase_ftcalc.structures import monolayer_geometry
-
-    g = monolayer_geometry(compound)
-    a, half = g["a"], g["thickness"] / 2
-    s3 = np.sqrt(3)
-    # hex sites in the rectangle: A=(0,0), (a/2, s3 a/2); B = A + (a/2, a/(2 s3)); C = A + (0, a/s3)
-    metal = np.array([[0, 0], [a / 2, s3 * a / 2]])
-    x_off = np.array([0, a / s3]) if antiparallel else np.array([a / 2, a / (2 * s3)])
-    xs = metal + x_off
-    pos = [[*m, 0.0] for m in metal] + [[*x, z] for x in xs for z in (-half, half)]
-    syms = [g["metal"]] * 2 + [g["chalcogen"]] * 4
-    return Atoms(syms, positions=pos, cell=[a, s3 * a, 1.0], pbc=True), g
-
-
-def quasi1d_moire(compound: str = "MoS2", n_cells: int = 12, *, stacking: str = "R", separation: float | None = None,
-                  vacuum: float = 15.0, strain_split: float = 0.5, shift=(0.0, 0.0)):
-    """Quasi-1D moiré surrogate: one a x sqrt(3)a cell wide along x, N (bottom) and N+1 (top) cells along y.
-
-    Both layers are strained along y only (uniaxial heterostrain ε ≈ 1/N) so
-    that they share the length L = (N + strain_split)·sqrt(3)·a; the relative
-    shift then grows by sqrt(3)·a along y, i.e. the stacking runs once through
-    AA→AB→BA→AA (R) or AB'→AA'→A'B (H): a moiré of period L in a cell of
-    width a.  Tags 1 (bottom), 2 (top); ``info['moire']`` records N, L and the strains.
-    """
-    base, g = _monolayer_rect(compound, antiparallel=False)
-    top_unit, _ = _monolayer_rect(compound, antiparallel=(stacking == "H"))
-    a = g["a"]
-    ly = np.sqrt(3) * a
-    n = int(n_cells)
-    if n < 2:
-        raise ValueError("n_cells must be >= 2")
-    if not 0.0 <= strain_split <= 1.0:
-        raise ValueError("strain_split must be in [0, 1]")
-    length = ly * (n + strain_split)  # between N (top takes all strain) and N+1 cells (bottom takes all)
-    eps_bottom = length / (n * ly) - 1
-    eps_top = length / ((n + 1) * ly) - 1
-    d = g["separation"] if separation is None else float(separation)
-    half = g["thickness"] / 2
-
-    bottom = base.repeat((1, n, 1))
-    bottom.positions[:, 1] *= 1 + eps_bottom
-    top = top_unit.repeat((1, n + 1, 1))
-    top.positions[:, 1] *= 1 + eps_top
-    top.positions[:, :2] += np.asarray(shift, float)
-    z0 = vacuum / 2 + half
-    bottom.positions[:, 2] += z0
-    top.positions[:, 2] += z0 + d
-    cell = [a, length, 2 * half + d + vacuum]
-    bottom.set_cell(cell)
-    top.set_cell(cell)
-    bottom.set_tags(1)
-    top.set_tags(2)
-    atoms = bottom + top
-    atoms.wrap()
-    atoms.info["moire"] = {"compound": compound, "n_cells": n, "length_a": float(length), "stacking": stacking,
-                           "strain_axis": "y", "strain_bottom": float(eps_bottom), "strain_top": float(eps_top),
-                           "separation_a": d}
-    return atoms
-
-
 def relax_positions(atoms, calc, *, fmax: float = 1e-3, steps: int = 2000, logfile=None):
     """FIRE on positions (cell fixed) of a copy; returns (relaxed atoms, info)."""
     from ase.optimize import FIRE
@@ -345,7 +279,8 @@ class MDEResult(JSONResult):
 
 def mde(calculators, atoms=None, *, reference: str | None = None, fmax: float = 1e-3, steps: int = 2000,
         species: str | None = None, progress: bool = False, **moire_kwargs) -> MDEResult:
-    """Relax ``atoms`` (default :func:`quasi1d_moire` with ``moire_kwargs``) with each calculator; MDE vs ``reference``.
+    """Relax ``atoms`` (default
+    :func:`ase_ftcalc.structures.quasi1d_moire` with ``moire_kwargs``) with each calculator; MDE vs ``reference``.
 
     ``reference``: the name of one of the calculators (default the first);
     its relaxed structure is the reference for the others.  Also reported:
@@ -353,6 +288,8 @@ def mde(calculators, atoms=None, *, reference: str | None = None, fmax: float = 
     """
     calcs = calculator_set(calculators)
     if atoms is None:
+        from ase_ftcalc.structures import quasi1d_moire
+
         atoms = quasi1d_moire(**moire_kwargs)
     reference = reference or next(iter(calcs))
     if reference not in calcs:
