@@ -132,6 +132,45 @@ def layers_from_labels(atoms, labels, axis: int = 2):
     return rank[layer], shift
 
 
+def layer_indices(atoms, layers=None, axis: int = 2, gap: float = DEFAULT_GAP):
+    """(layer index per atom, contiguity shift per atom) from a layer specification.
+
+    ``layers``: None (atom tags when they name at least two layers, else ``'auto'``), ``'auto'``
+    (:func:`detect_layers` with ``gap``), ``'tags'``, an int (that many layers, cut at the largest
+    height gaps) or per-atom labels.
+    """
+    spec = layers
+    if spec is None:
+        tags = atoms.get_tags()
+        spec = "tags" if len(np.unique(tags)) >= 2 else "auto"
+    if isinstance(spec, str):
+        if spec == "auto":
+            return detect_layers(atoms, axis, gap=gap)
+        if spec == "tags":
+            return layers_from_labels(atoms, atoms.get_tags(), axis)
+        raise ValueError(f"layers must be None, 'auto', 'tags', an int or per-atom labels, not {spec!r}")
+    if isinstance(spec, (int, np.integer)):
+        return detect_layers(atoms, axis, gap=None, n_layers=int(spec))
+    return layers_from_labels(atoms, spec, axis)
+
+
+def separate_layers(atoms, axis: int = 2, gap: float = DEFAULT_GAP, bond_scale: float = 1.2):
+    """Layer index per atom if ``atoms`` are two or more layers along ``axis`` that no bond joins, else None.
+
+    Layers come from :func:`detect_layers`; a bond is a pair closer than the sum of ASE's natural
+    cutoffs × ``bond_scale``.  A 3D-bonded crystal whose atomic planes happen to lie more than ``gap``
+    apart (rock salt along [001]) is therefore not layered.
+    """
+    from ase.neighborlist import natural_cutoffs
+    from matscipy.neighbours import neighbour_list
+
+    layer, _ = detect_layers(atoms, axis, gap=gap)
+    if layer.max() < 1:
+        return None
+    i, j = neighbour_list("ij", atoms, np.array(natural_cutoffs(atoms, mult=bond_scale)))
+    return None if np.any(layer[i] != layer[j]) else layer
+
+
 def _resolve(calc):
     if calc is None or not isinstance(calc, str):
         return calc
@@ -191,19 +230,7 @@ class LayeredSplitCalculator(Calculator):
     # ------------------------------------------------------------------ layers
     def layer_indices(self, atoms):
         """(layer index per atom, contiguity shift per atom) for ``atoms``."""
-        spec = self.layers
-        if spec is None:
-            tags = atoms.get_tags()
-            spec = "tags" if len(np.unique(tags)) >= 2 else "auto"
-        if isinstance(spec, str):
-            if spec == "auto":
-                return detect_layers(atoms, self.axis, gap=self.gap)
-            if spec == "tags":
-                return layers_from_labels(atoms, atoms.get_tags(), self.axis)
-            raise ValueError(f"layers must be None, 'auto', 'tags', an int or per-atom labels, not {spec!r}")
-        if isinstance(spec, (int, np.integer)):
-            return detect_layers(atoms, self.axis, gap=None, n_layers=int(spec))
-        return layers_from_labels(atoms, spec, self.axis)
+        return layer_indices(atoms, self.layers, self.axis, self.gap)
 
     def _layer_copy(self, atoms, idx, shift, padded: bool):
         sub = atoms[idx]

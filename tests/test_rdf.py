@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from benchmarks.dynamics.rdf import RDFResult, layer_ids, mean_structure, plot_msrd, plot_rdf, rdf, unwrap
+from ase_ftcalc.layered import separate_layers
+from benchmarks.dynamics.rdf import RDFResult, mean_structure, plot_msrd, plot_rdf, rdf, unwrap
 
 A = 3.61
 
@@ -80,7 +81,7 @@ def test_ws2_intra_and_interlayer_classes():
     from ase_ftcalc.structures import bulk_2h
 
     ws2 = bulk_2h("WS2").repeat((3, 3, 1))
-    layers = layer_ids(ws2)
+    layers = separate_layers(ws2)
     assert layers is not None and len(set(layers)) == 2
     res = rdf(_gaussian_frames(ws2, 6, 0.04), rmax=7.0, dr=0.01)
     kinds = {(sh["pair"], sh["kind"]) for sh in res.shells}
@@ -89,4 +90,4 @@ def test_ws2_intra_and_interlayer_classes():
     assert ws["r_mean_structure"] == pytest.approx(2.41, abs=0.03)
     ww_inter = [sh for sh in res.shells if sh["pair"] == "W-W" and sh["kind"] == "interlayer"][0]
     assert ww_inter["r_mean_structure"] > 6.0
-    assert bulk("Cu", "fcc", a=A) is not None and layer_ids(bulk("Cu", "fcc", a=A, cubic=True)) is None
+    assert bulk("Cu", "fcc", a=A) is not None and separate_layers(bulk("Cu", "fcc", a=A, cubic=True)) is None

@@ -14,8 +14,8 @@
     the mean positions, r̂_ij the mean-structure bond direction;
   - ``sigma2_distance``: variance of the instantaneous pair distances.
 
-* Layered crystals (several bonded components, e.g. 2H-WS2 sandwiches) get
-  each shell split into intralayer and interlayer pairs.
+* Layered crystals (layers along c that no bond joins, e.g. 2H-WS2
+  sandwiches) get each shell split into intralayer and interlayer pairs.
 
 Lengths in Å, σ² in Å².
 """
@@ -65,25 +65,6 @@ def pair_list(atoms, cutoff: float):
     direct = atoms.positions[j] - atoms.positions[i]
     S = np.rint((D - direct) @ np.linalg.inv(cell)).astype(int) if len(i) else np.zeros((0, 3), int)
     return i, j, S, d, D
-
-
-def layer_ids(atoms, scale: float = 1.2):
-    """Bonded components (natural cutoffs × scale, periodic) as layer ids, or None if only one component."""
-    from ase.neighborlist import natural_cutoffs
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    from matscipy.neighbours import neighbour_list
-
-    radii = np.array(natural_cutoffs(atoms, mult=scale))
-    i, j = neighbour_list("ij", atoms, radii)
-    n = len(atoms)
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    count, labels = connected_components(graph, directed=False)
-    if count <= 1:
-        return None
-    # a component that spans the cell along all periodic directions is 3D: no layers then
-    return labels
 
 
 # ---------------------------------------------------------------- shells
@@ -168,8 +149,9 @@ def rdf(frames, *, rmax: float = 6.0, dr: float = 0.01, shell_rmax: float | None
         shell_tolerance: float = 0.1, layers="auto", fit: bool = True, label: str = "") -> RDFResult:
     """Partial RDFs and per-shell MSRDs of MD snapshots (all frames share atoms and cell shape).
 
-    ``layers``: "auto" (bonded components of the mean structure), None (no classification) or an
-    array of layer ids per atom.  Shells are those of the mean structure up to ``shell_rmax``
+    ``layers``: "auto" (the layers of the mean structure along the third cell vector when no bond joins
+    them: :func:`ase_ftcalc.layered.separate_layers`), None (no classification) or an array of layer
+    ids per atom.  Shells are those of the mean structure up to ``shell_rmax``
     (default ``rmax`` − 0.5 Å) grouped within ``shell_tolerance``.
     """
     from scipy.optimize import curve_fit
@@ -180,7 +162,9 @@ def rdf(frames, *, rmax: float = 6.0, dr: float = 0.01, shell_rmax: float | None
     n = len(frames[0])
     avg, upos = mean_structure(frames)
     if isinstance(layers, str) and layers == "auto":
-        layers = layer_ids(avg)
+        from ase_ftcalc.layered import separate_layers
+
+        layers = separate_layers(avg)
     shell_rmax = rmax - 0.5 if shell_rmax is None else shell_rmax
     shells = find_shells(avg, shell_rmax, tolerance=shell_tolerance, layers=layers)
     symbols = np.array(avg.get_chemical_symbols())

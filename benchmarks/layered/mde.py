@@ -132,17 +132,6 @@ def layer_lattice(points, supercell) -> np.ndarray:
     return reduce_basis([v1, v2])
 
 
-def _layers(atoms, layers, axis):
-    from ase_ftcalc.layered import detect_layers, layers_from_labels
-
-    if layers is None:
-        tags = atoms.get_tags()
-        if len(np.unique(tags)) >= 2:
-            return layers_from_labels(atoms, tags, axis)[0]
-        return detect_layers(atoms, axis)[0]
-    return layers_from_labels(atoms, layers, axis)[0]
-
-
 def _default_species(atoms, layer_mask):
     symbols = np.array(atoms.get_chemical_symbols())[layer_mask]
     kinds, counts = np.unique(symbols, return_counts=True)
@@ -167,7 +156,9 @@ def disregistry(atoms, *, species: str | None = None, target_species: str | None
     ``axis``; 0 = lowest.  ``lattice``: 2x2 in-plane lattice for the folding
     (default: detected from the reference layer's ``species`` sites).
     """
-    labels = _layers(atoms, layers, axis)
+    from ase_ftcalc.layered import layer_indices
+
+    labels = layer_indices(atoms, layers, axis)[0]
     adjacent = layer + 1 if adjacent is None else adjacent
     if adjacent > labels.max() or layer > labels.max():
         raise ValueError(f"structure has {labels.max() + 1} layers; layer {layer} / adjacent {adjacent} missing")
