@@ -123,6 +123,10 @@ class FTCalculator(Calculator):
         if want_stress:
             self.results["stress"] = res["stress"]
 
+    def predict_batch(self, atoms_list, *, batch_size: int = 16, stress: bool = True, progress: bool = False):
+        """Many structures at once through the network (:func:`predict_batch` with this model)."""
+        return predict_batch(atoms_list, self, batch_size=batch_size, stress=stress, progress=progress)
+
 
 def _add_d3(res: dict, d3, atoms, *, per_atom: bool, settings=None) -> None:
     """Add D3's energy, forces and stress to a CHGNet result (in place).

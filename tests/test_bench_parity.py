@@ -143,3 +143,19 @@ def test_chgnet_batched_with_emt_side_by_side(vanilla, tmp_path):
         ch.stats["forces_ev_per_a"]["mae"])
     plot_parity(again, tmp_path / "again.png")
     assert (tmp_path / "again.png").exists()
+
+
+def test_failed_batch_is_reported_and_frames_go_one_by_one(vanilla):
+    """A non-periodic frame stops CHGNet's batch: the batch error is kept and warned about, the frames are
+    evaluated one by one, and only the bad frame fails."""
+    from ase_ftcalc.structures import bulk_2h
+
+    good = _labelled(vanilla, [bulk_2h("WS2")])[0]
+    bad = good.copy()
+    bad.pbc = False
+    bad.info["source"] = "open-cell"
+    with pytest.warns(RuntimeWarning, match="batched evaluation failed"):
+        res = parity({"chgnet": vanilla}, [good, bad]).calculators["chgnet"]
+    assert "periodic" in res.batch_error
+    assert [f["source"] for f in res.failures] == ["open-cell"]
+    assert res.stats["forces_ev_per_a"]["mae"] < 1e-4 and res.stats["forces_ev_per_a"]["n"] == 18

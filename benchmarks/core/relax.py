@@ -39,3 +39,17 @@ def relax(atoms, calc, *, fmax: float = 0.002, steps: int = 500, cell: bool = Tr
             "residual_max_force_ev_per_a": float(np.linalg.norm(forces, axis=1).max()),
             "residual_max_stress_gpa": float(np.abs(stress).max() / units.GPa)}
     return work, info
+
+
+def relax_positions(atoms, calc, *, fmax: float = 1e-3, steps: int = 2000, logfile=None):
+    """FIRE on positions (cell fixed) of a copy; returns (relaxed atoms, info)."""
+    from ase.optimize import FIRE
+
+    work = atoms.copy()
+    work.calc = calc
+    opt = FIRE(work, logfile=logfile)
+    converged = bool(opt.run(fmax=fmax, steps=steps))
+    forces = work.get_forces()
+    return work, {"steps": int(opt.nsteps), "converged": converged, "fmax_ev_per_a": fmax,
+                  "residual_max_force_ev_per_a": float(np.linalg.norm(forces, axis=1).max()),
+                  "energy_ev": float(work.get_potential_energy())}

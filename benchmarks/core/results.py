@@ -37,7 +37,19 @@ def jsonable(obj):
 
 
 class JSONResult:
-    """Mixin for result dataclasses: ``to_dict()`` and ``save_json(path)``."""
+    """Base of the result dataclasses: ``to_dict()``, ``save_json(path)``, ``load_json(path)`` and the
+    table rows of per-calculator entries (``calculator_rows``)."""
+
+    def calculator_rows(self, rows_of, entries: dict | None = None) -> list[dict]:
+        """Rows of ``entries`` (default ``self.calculators``): ``rows_of(name, entry)`` (a list of dicts) for
+        a calculator that ran, one ``{"calculator", "error"}`` row for one that failed."""
+        rows = []
+        for name, entry in (self.calculators if entries is None else entries).items():
+            if "error" in entry:
+                rows.append({"calculator": name, "error": entry["error"]})
+            else:
+                rows += rows_of(name, entry)
+        return rows
 
     def to_dict(self) -> dict:
         return jsonable({f.name: getattr(self, f.name) for f in fields(self)})

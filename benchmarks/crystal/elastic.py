@@ -11,15 +11,14 @@ given; bulk and shear moduli (Voigt–Reuss–Hill) come from pymatgen.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.relax import relax
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 # 2H-WS2 measured elastic constants are scarce; no default reference is implied.
 HEXAGONAL_KEYS = ("C11", "C12", "C13", "C33", "C44", "C66")
@@ -76,17 +75,9 @@ class ElasticResult(JSONResult):
     #          "comparison": {...}, "relaxation": {...}, "lattice": {...}, "seconds": s} or {"error": ...}
 
     def table(self) -> list[dict]:
-        rows = []
-        for name, res in self.calculators.items():
-            if "error" in res:
-                rows.append({"calculator": name, "error": res["error"]})
-                continue
-            for key, value in res["summary_gpa"].items():
-                row = {"calculator": name, "constant": key, "value_gpa": value}
-                if key in res["comparison"]:
-                    row.update(res["comparison"][key])
-                rows.append(row)
-        return rows
+        return self.calculator_rows(lambda name, res: [
+            {"calculator": name, "constant": key, "value_gpa": value, **res["comparison"].get(key, {})}
+            for key, value in res["summary_gpa"].items()])
 
 
 def elastic_constants(calc, atoms, *, relaxed_ion: bool = True, max_strain: float = 0.01, n_steps: int = 5,
@@ -119,34 +110,31 @@ def elastic_constants(calc, atoms, *, relaxed_ion: bool = True, max_strain: floa
     return c / units.GPa, c_err / units.GPa, start, info
 
 
-def elastic(calculators, atoms, *, relaxed_ion: bool = True, max_strain: float = 0.01, n_steps: int = 5,
-            relax_first: bool = True, fmax: float = 0.002, ion_fmax: float = 0.001, steps: int = 500,
-            symmetry: bool = True, reference_gpa: dict | None = None, family: str | None = None,
-            progress: bool = False) -> ElasticResult:
-    """Full 6x6 Cij (GPa) of ``atoms`` for each calculator, with a symmetry summary and comparison.
+@dataclass
+class ElasticConstants(Kernel):
+    """Cij of one structure with one calculator, its symmetry summary, moduli and the comparison."""
 
-    ``reference_gpa``: e.g. {"C11": 236, "C33": 60, ...}; compared with the summary
-    (or with any ``Cij`` of the full matrix).  ``family`` overrides the detected
-    crystal family used for the summary.  A calculator that fails is recorded.
-    """
-    calculators = calculator_set(calculators)
-    reference_gpa = dict(reference_gpa or {})
-    family = family or crystal_family(atoms)
-    result = ElasticResult(formula=atoms.get_chemical_formula("metal"), family=family, relaxed_ion=relaxed_ion,
-                           max_strain=max_strain, n_steps=n_steps, reference_gpa=reference_gpa)
-    for name, calc in calculators.items():
-        t0 = time.perf_counter()
-        try:
-            c, c_err, relaxed, info = elastic_constants(
-                calc, atoms, relaxed_ion=relaxed_ion, max_strain=max_strain, n_steps=n_steps,
-                relax_first=relax_first, fmax=fmax, ion_fmax=ion_fmax, steps=steps, symmetry=symmetry,
-                progress=progress, desc=f"elastic {name}")
-        except Exception as err:  # noqa: BLE001 - recorded, the other calculators still run
-            result.calculators[name] = {"error": f"{type(err).__name__}: {err}"}
-            continue
-        summary = symmetry_summary(c, family)
+    family: str
+    relaxed_ion: bool = True
+    max_strain: float = 0.01
+    n_steps: int = 5
+    relax_first: bool = True
+    fmax: float = 0.002
+    ion_fmax: float = 0.001
+    steps: int = 500
+    symmetry: bool = True
+    reference_gpa: dict = field(default_factory=dict)
+    progress: bool = False
+    desc = "elastic"
+
+    def calc(self, atoms, calculator, label: str = "") -> dict:
+        c, c_err, relaxed, info = elastic_constants(
+            calculator, atoms, relaxed_ion=self.relaxed_ion, max_strain=self.max_strain, n_steps=self.n_steps,
+            relax_first=self.relax_first, fmax=self.fmax, ion_fmax=self.ion_fmax, steps=self.steps,
+            symmetry=self.symmetry, progress=self.progress, desc=f"elastic {label}")
+        summary = symmetry_summary(c, self.family)
         comparison = {}
-        for key, ref in reference_gpa.items():
+        for key, ref in self.reference_gpa.items():
             value = summary.get(key)
             if value is None and len(key) == 3 and key[0] == "C" and key[1:].isdigit():
                 value = c[int(key[1]) - 1, int(key[2]) - 1]
@@ -159,11 +147,31 @@ def elastic(calculators, atoms, *, relaxed_ion: bool = True, max_strain: float =
         except Exception as err:  # noqa: BLE001 - e.g. a singular matrix
             mod = {"error": f"{type(err).__name__}: {err}"}
         a, b, cc, alpha, beta, gamma = relaxed.cell.cellpar()
-        result.calculators[name] = {
-            "C_gpa": c, "C_err_gpa": c_err, "summary_gpa": summary, "moduli_gpa": mod,
-            "comparison": comparison, "relaxation": info,
-            "lattice": {"a": a, "b": b, "c": cc, "alpha": alpha, "beta": beta, "gamma": gamma},
-            "seconds": time.perf_counter() - t0}
+        return {"C_gpa": c, "C_err_gpa": c_err, "summary_gpa": summary, "moduli_gpa": mod,
+                "comparison": comparison, "relaxation": info,
+                "lattice": {"a": a, "b": b, "c": cc, "alpha": alpha, "beta": beta, "gamma": gamma}}
+
+
+def elastic(calculators, atoms, *, relaxed_ion: bool = True, max_strain: float = 0.01, n_steps: int = 5,
+            relax_first: bool = True, fmax: float = 0.002, ion_fmax: float = 0.001, steps: int = 500,
+            symmetry: bool = True, reference_gpa: dict | None = None, family: str | None = None,
+            progress: bool = False) -> ElasticResult:
+    """Full 6x6 Cij (GPa) of ``atoms`` for each calculator, with a symmetry summary and comparison.
+
+    ``reference_gpa``: e.g. {"C11": 236, "C33": 60, ...}; compared with the summary
+    (or with any ``Cij`` of the full matrix).  ``family`` overrides the detected
+    crystal family used for the summary.  A calculator that fails is recorded.
+    """
+    kernel = ElasticConstants(family=family or crystal_family(atoms), relaxed_ion=relaxed_ion,
+                              max_strain=max_strain, n_steps=n_steps, relax_first=relax_first, fmax=fmax,
+                              ion_fmax=ion_fmax, steps=steps, symmetry=symmetry,
+                              reference_gpa=dict(reference_gpa or {}), progress=progress)
+    result = ElasticResult(formula=atoms.get_chemical_formula("metal"), family=kernel.family,
+                           relaxed_ion=relaxed_ion, max_strain=max_strain, n_steps=n_steps,
+                           reference_gpa=kernel.reference_gpa)
+    # the elastic fit shows its own progress bar per calculator
+    for name, outcome in run_calculators(calculators, kernel, atoms).items():
+        result.calculators[name] = outcome.record()
     return result
 
 
@@ -188,7 +196,4 @@ def plot_elastic(result: ElasticResult, path=None):
     ax.set_ylabel("elastic constant (GPa)")
     ax.set_title(f"{result.formula}, {'relaxed' if result.relaxed_ion else 'clamped'}-ion")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

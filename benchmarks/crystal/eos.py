@@ -19,15 +19,14 @@ E0 (``align="minimum"``); ``align="none"`` compares raw energies.
 """
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 DEFAULT_STRAINS = tuple(np.round(np.arange(-0.10, 0.2001, 0.02), 4))  # linear, per lattice vector
 
@@ -201,6 +200,22 @@ class EOSResult(JSONResult):
         return "\n".join(lines)
 
 
+@dataclass
+class EnergyVolume(Kernel):
+    """E(V) of one structure with one calculator over ``strains``, fitted."""
+
+    strains: list
+    relax: str = "none"
+    fmax: float = 0.01
+    steps: int = 200
+    eos_name: str = "birchmurnaghan"
+    desc = "EOS"
+
+    def calc(self, atoms, calculator, label: str = "") -> dict:
+        pts = eos_points(atoms, calculator, self.strains, relax=self.relax, fmax=self.fmax, steps=self.steps)
+        return {"fit": fit_eos(pts["volumes_per_atom"], pts["energies_per_atom"], self.eos_name)}
+
+
 def eos(calculators, atoms, *, strains=DEFAULT_STRAINS, relax: str = "none", fmax: float = 0.01,
         steps: int = 200, eos_name: str = "birchmurnaghan", reference: str | None = None,
         reference_points: dict | None = None, align: str = "minimum", progress: bool = False) -> EOSResult:
@@ -212,23 +227,20 @@ def eos(calculators, atoms, *, strains=DEFAULT_STRAINS, relax: str = "none", fma
     elsewhere, e.g. by :func:`ase_ftcalc.dft.eos.dft_eos_points`; it enters as
     the calculator ``"reference"``.
     """
-    from tqdm.auto import tqdm
-
-    calculators = calculator_set(calculators) if calculators else {}
     strains = [float(s) for s in strains]
     fits, errors, seconds = {}, {}, {}
     if reference_points is not None:
         fits["reference"] = fit_eos(reference_points["volumes_per_atom"], reference_points["energies_per_atom"],
                                     eos_name)
         reference = reference or "reference"
-    for name, calc in tqdm(calculators.items(), desc="EOS", disable=not progress, unit="calc"):
-        t0 = time.perf_counter()
-        try:
-            pts = eos_points(atoms, calc, strains, relax=relax, fmax=fmax, steps=steps)
-            fits[name] = fit_eos(pts["volumes_per_atom"], pts["energies_per_atom"], eos_name)
-        except Exception as err:  # noqa: BLE001 - one failing calculator does not stop the others
-            errors[name] = f"{type(err).__name__}: {err}"
-        seconds[name] = time.perf_counter() - t0
+    kernel = EnergyVolume(strains=strains, relax=relax, fmax=fmax, steps=steps, eos_name=eos_name)
+    outcomes = run_calculators(calculators, kernel, atoms, progress=progress) if calculators else {}
+    for name, outcome in outcomes.items():
+        if outcome.ok:
+            fits[name] = outcome.value["fit"]
+        else:
+            errors[name] = outcome.error
+        seconds[name] = outcome.seconds
     if reference is None and fits:
         reference = next(iter(fits))
     deltas = {}
@@ -263,7 +275,4 @@ def plot_eos(result: EOSResult, path=None):
            color=[colors[list(result.fits).index(n)] for n in names])
     bx.set_xticks(range(len(names)), names, rotation=30, ha="right")
     bx.set_ylabel(f"Δ vs {result.reference} (meV/atom)")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

@@ -17,16 +17,15 @@ With ``cache_dir``, each calculator's displacements and forces are saved
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.relax import relax
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 THZ_TO_CM1 = 33.35640951981521  # 1 THz in cm⁻¹ (1e12 / c[cm/s])
 
@@ -186,6 +185,65 @@ def _bands(phonon, cell, path: str | None, npoints: int):
                      "frequencies_thz": freqs}
 
 
+@dataclass
+class Phonons(Kernel):
+    """Bands, DOS and Γ modes of one structure with one calculator, compared with the references."""
+
+    path: str
+    supercell: object = None
+    distance: float = 0.01
+    relax_first: bool = True
+    fmax: float = 0.002
+    steps: int = 500
+    symmetry: bool = True
+    npoints: int = 120
+    mesh: tuple = (16, 16, 16)
+    reference_gamma_cm1: object = None
+    reference: dict = field(default_factory=dict)   # bands/Γ of a reference phonopy file
+    cache_dir: object = None
+    progress: bool = False
+    desc = "phonons"
+
+    def calc(self, atoms, calculator, label: str = "") -> dict:
+        if self.relax_first:
+            work, info = relax(atoms, calculator, fmax=self.fmax, steps=self.steps, symmetry=self.symmetry)
+        else:
+            work, info = atoms.copy(), {}
+        cache = (Path(self.cache_dir) / f"phonopy_{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}.yaml"
+                 if self.cache_dir else None)
+        phonon, reused = phonopy_for(calculator, work, supercell=self.supercell, distance=self.distance,
+                                     progress=self.progress, desc=f"phonons {label}", cache=cache)
+        _, bands = _bands(phonon, work.cell, self.path, self.npoints)
+        modes = gamma_modes(phonon)
+        phonon.run_mesh(list(self.mesh), is_gamma_center=True)
+        phonon.run_total_dos()
+        dos = phonon.total_dos
+        gamma_cm1 = _frequencies_thz(phonon, [[0, 0, 0]])[0] * THZ_TO_CM1
+        res = {"supercell": np.asarray(phonon.supercell_matrix).tolist(),
+               "n_displacements": len(phonon.displacements), "relaxation": info,
+               "lattice": dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), work.cell.cellpar())),
+               "gamma_modes": modes, "gamma_frequencies_cm1": gamma_cm1, "bands": bands,
+               "dos": {"frequency_thz": dos.frequency_points, "total_dos": dos.dos},
+               "min_frequency_thz": float(bands["frequencies_thz"].min()), "comparison": {},
+               "reused_forces": reused}
+        if self.reference_gamma_cm1 is not None:
+            res["comparison"]["gamma"] = compare_gamma(modes, self.reference_gamma_cm1)
+        if self.reference:
+            res["comparison"]["phonopy_file"] = _compare_bands(gamma_cm1, bands, self.reference)
+        return res
+
+
+def _compare_bands(gamma_cm1, bands, reference) -> dict:
+    ref_g = np.asarray(reference["gamma_frequencies_cm1"])
+    ref_b = np.asarray(reference["bands"]["frequencies_thz"]) * THZ_TO_CM1
+    mine_b = bands["frequencies_thz"] * THZ_TO_CM1
+    if ref_b.shape != mine_b.shape:
+        return {"skipped": f"reference has {ref_b.shape[1]} bands, this cell {mine_b.shape[1]}"}
+    return {"gamma_max_abs_diff_cm1": float(np.abs(gamma_cm1 - ref_g).max()),
+            "bands_mae_cm1": float(np.abs(mine_b - ref_b).mean()),
+            "bands_max_abs_diff_cm1": float(np.abs(mine_b - ref_b).max())}
+
+
 def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax_first: bool = True,
             fmax: float = 0.002, steps: int = 500, symmetry: bool = True, path: str | None = None,
             npoints: int = 120, mesh=(16, 16, 16), reference_gamma_cm1=None, reference_phonopy=None,
@@ -198,9 +256,7 @@ def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax
     A calculator that fails is recorded; the others still run.
     """
     import phonopy
-    from tqdm.auto import tqdm
 
-    calculators = calculator_set(calculators)
     result = PhononResult(formula=atoms.get_chemical_formula("metal"), path=path or atoms.cell.bandpath(npoints=0).path,
                           reference_gamma_cm1=reference_gamma_cm1,
                           reference_file=str(reference_phonopy) if reference_phonopy else None)
@@ -211,48 +267,12 @@ def phonons(calculators, atoms, *, supercell=None, distance: float = 0.01, relax
         _, bands = _bands(ref, Cell(ref.primitive.cell), result.path, npoints)
         result.reference = {"gamma_frequencies_cm1": _frequencies_thz(ref, [[0, 0, 0]])[0] * THZ_TO_CM1,
                             "bands": bands}
-    for name, calc in tqdm(calculators.items(), desc="phonons", disable=not progress):
-        t0 = time.perf_counter()
-        try:
-            if relax_first:
-                work, info = relax(atoms, calc, fmax=fmax, steps=steps, symmetry=symmetry)
-            else:
-                work, info = atoms.copy(), {}
-            cache = Path(cache_dir) / f"phonopy_{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.yaml" if cache_dir else None
-            phonon, reused = phonopy_for(calc, work, supercell=supercell, distance=distance, progress=progress,
-                                         desc=f"phonons {name}", cache=cache)
-            _, bands = _bands(phonon, work.cell, result.path, npoints)
-            modes = gamma_modes(phonon)
-            phonon.run_mesh(list(mesh), is_gamma_center=True)
-            phonon.run_total_dos()
-            dos = phonon.total_dos
-        except Exception as err:  # noqa: BLE001 - recorded, the other calculators still run
-            result.calculators[name] = {"error": f"{type(err).__name__}: {err}"}
-            continue
-        gamma_cm1 = _frequencies_thz(phonon, [[0, 0, 0]])[0] * THZ_TO_CM1
-        res = {"supercell": np.asarray(phonon.supercell_matrix).tolist(),
-               "n_displacements": len(phonon.displacements), "relaxation": info,
-               "lattice": dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), work.cell.cellpar())),
-               "gamma_modes": modes, "gamma_frequencies_cm1": gamma_cm1, "bands": bands,
-               "dos": {"frequency_thz": dos.frequency_points, "total_dos": dos.dos},
-               "min_frequency_thz": float(bands["frequencies_thz"].min()), "comparison": {},
-               "reused_forces": reused}
-        if reference_gamma_cm1 is not None:
-            res["comparison"]["gamma"] = compare_gamma(modes, reference_gamma_cm1)
-        if result.reference:
-            ref_g = np.asarray(result.reference["gamma_frequencies_cm1"])
-            ref_b = np.asarray(result.reference["bands"]["frequencies_thz"]) * THZ_TO_CM1
-            mine_b = bands["frequencies_thz"] * THZ_TO_CM1
-            if ref_b.shape == mine_b.shape:
-                res["comparison"]["phonopy_file"] = {
-                    "gamma_max_abs_diff_cm1": float(np.abs(gamma_cm1 - ref_g).max()),
-                    "bands_mae_cm1": float(np.abs(mine_b - ref_b).mean()),
-                    "bands_max_abs_diff_cm1": float(np.abs(mine_b - ref_b).max())}
-            else:
-                res["comparison"]["phonopy_file"] = {
-                    "skipped": f"reference has {ref_b.shape[1]} bands, this cell {mine_b.shape[1]}"}
-        res["seconds"] = time.perf_counter() - t0
-        result.calculators[name] = res
+    kernel = Phonons(path=result.path, supercell=supercell, distance=distance, relax_first=relax_first, fmax=fmax,
+                     steps=steps, symmetry=symmetry, npoints=npoints, mesh=tuple(mesh),
+                     reference_gamma_cm1=reference_gamma_cm1, reference=result.reference, cache_dir=cache_dir,
+                     progress=progress)
+    for name, outcome in run_calculators(calculators, kernel, atoms, progress=progress).items():
+        result.calculators[name] = outcome.record()
     return result
 
 
@@ -306,7 +326,4 @@ def plot_phonons(result: PhononResult, path=None, *, unit: str = "cm-1", with_do
     if with_dos:
         axd.set_xlabel("DOS")
         axd.set_xticks([])
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

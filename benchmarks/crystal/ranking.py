@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, calculator_set, run_calculators
 
 VACANCY = "X"
 
@@ -212,6 +211,37 @@ class RankingResult(JSONResult):
         return "\n".join(lines)
 
 
+@dataclass
+class ConfigurationEnergies(Kernel):
+    """Energies (eV/atom) of a list of configurations with one calculator, static and optionally relaxed.
+
+    A configuration that fails gets NaN and an entry in ``errors``; the others still run.
+    """
+
+    relax: bool = False
+    cell: bool = False
+    fmax: float = 0.05
+    steps: int = 100
+    progress: bool = False
+    desc = "rank"
+
+    def calc(self, configs, calculator, label: str = "") -> dict:
+        from tqdm.auto import tqdm
+
+        out = {"static": [], "relaxed": [], "steps": [], "errors": []}
+        for atoms in tqdm(configs, desc=f"rank {label}", disable=not self.progress, unit="config"):
+            for relaxing in (False, True) if self.relax else (False,):
+                try:
+                    e, n = _energy(atoms, calculator, relaxing, self.cell, self.fmax, self.steps)
+                except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+                    out["errors"].append(f"config {atoms.info.get('config_id')}: {type(err).__name__}: {err}")
+                    e, n = float("nan"), 0
+                out["relaxed" if relaxing else "static"].append(e)
+                if relaxing:
+                    out["steps"].append(n)
+        return out
+
+
 def rank_configurations(calculators, configs, *, reference: str | None = None, relax: bool = False,
                         cell: bool = False, fmax: float = 0.05, steps: int = 100,
                         progress: bool = False) -> RankingResult:
@@ -222,8 +252,6 @@ def rank_configurations(calculators, configs, *, reference: str | None = None, r
     ``steps`` at most; ``cell`` adds the cell through FrechetCellFilter) and
     compare energies at each calculator's own relaxed structures.
     """
-    from tqdm.auto import tqdm
-
     calculators = calculator_set(calculators)
     configs = list(configs)
     if not configs:
@@ -231,25 +259,17 @@ def rank_configurations(calculators, configs, *, reference: str | None = None, r
     reference = reference or next(iter(calculators))
     if reference not in calculators:
         raise ValueError(f"reference {reference!r} is not one of {list(calculators)}")
+    kernel = ConfigurationEnergies(relax=relax, cell=cell, fmax=fmax, steps=steps, progress=progress)
     static, relaxed, nsteps, errors, seconds = {}, {}, {}, {}, {}
-    for name, calc in calculators.items():
-        t0 = time.perf_counter()
-        es, er, ns = [], [], []
-        for atoms in tqdm(configs, desc=f"rank {name}", disable=not progress, unit="config"):
-            for mode, store in ((False, es), (True, er)) if relax else ((False, es),):
-                try:
-                    e, n = _energy(atoms, calc, mode, cell, fmax, steps)
-                except Exception as err:  # noqa: BLE001 - recorded, the run goes on
-                    errors.setdefault(name, []).append(f"config {atoms.info.get('config_id')}: "
-                                                       f"{type(err).__name__}: {err}")
-                    e, n = float("nan"), 0
-                store.append(e)
-                if mode:
-                    ns.append(n)
-        static[name] = es
+    for name, outcome in run_calculators(calculators, kernel, configs).items():
+        value = outcome.value if outcome.ok else {"static": [float("nan")] * len(configs), "errors": [outcome.error],
+                                                  "relaxed": [float("nan")] * len(configs), "steps": [0] * len(configs)}
+        static[name] = value["static"]
         if relax:
-            relaxed[name], nsteps[name] = er, ns
-        seconds[name] = time.perf_counter() - t0
+            relaxed[name], nsteps[name] = value["relaxed"], value["steps"]
+        if value["errors"]:
+            errors[name] = value["errors"]
+        seconds[name] = outcome.seconds
     result = RankingResult(n_configs=len(configs), occupations=[a.info.get("occupation") for a in configs],
                            multiplicities=[a.info.get("multiplicity") for a in configs], reference=reference,
                            relaxed=relax, energies_ev_per_atom=static, relaxed_energies_ev_per_atom=relaxed,
@@ -287,7 +307,4 @@ def plot_ranking(result: RankingResult, path=None):
         ax.set_ylabel("model E − mean (meV/atom)")
         ax.set_title(f"{mode}, {result.n_configs} configurations")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

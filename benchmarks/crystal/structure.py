@@ -9,17 +9,16 @@ Lengths in Å, angles in degrees.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ase_ftcalc.structures import structure_parameters
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.relax import relax
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 @dataclass
 class StructureResult(JSONResult):
@@ -31,17 +30,10 @@ class StructureResult(JSONResult):
 
     def table(self) -> list[dict]:
         """Rows: calculator, quantity, value, reference, difference, relative error (%)."""
-        rows = []
-        for name, res in self.calculators.items():
-            if "error" in res:
-                rows.append({"calculator": name, "error": res["error"]})
-                continue
-            keys = list(self.reference) or ["a", "c", "d_MX", "z_vdW"]
-            for key in keys:
-                if key in res["parameters"]:
-                    rows.append({"calculator": name, "quantity": key, **res["comparison"].get(
-                        key, {"value": res["parameters"][key]})})
-        return rows
+        keys = list(self.reference) or ["a", "c", "d_MX", "z_vdW"]
+        return self.calculator_rows(lambda name, res: [
+            {"calculator": name, "quantity": key, **res["comparison"].get(key, {"value": res["parameters"][key]})}
+            for key in keys if key in res["parameters"]])
 
     def atoms(self, name: str):
         from ase import Atoms
@@ -60,6 +52,25 @@ def compare(parameters: dict, reference: dict) -> dict:
     return out
 
 
+@dataclass
+class RelaxedStructure(Kernel):
+    """Relax one structure with one calculator: its structure parameters, compared with ``reference``."""
+
+    reference: dict = field(default_factory=dict)
+    fmax: float = 0.002
+    steps: int = 500
+    symmetry: bool = True
+    layered: bool | None = None
+    desc = "relax"
+
+    def calc(self, atoms, calculator, label: str = "") -> dict:
+        relaxed, info = relax(atoms, calculator, fmax=self.fmax, steps=self.steps, symmetry=self.symmetry)
+        params = structure_parameters(relaxed, self.layered)
+        return {"parameters": params, "relaxation": info, "comparison": compare(params, self.reference),
+                "structure": {"cell": relaxed.cell.array.copy(), "positions": relaxed.positions.copy(),
+                              "numbers": relaxed.numbers.copy()}}
+
+
 def structure(calculators, atoms, *, reference: dict | None = None, fmax: float = 0.002,
               steps: int = 500, symmetry: bool = True, layered: bool | None = None,
               progress: bool = False) -> StructureResult:
@@ -70,25 +81,19 @@ def structure(calculators, atoms, *, reference: dict | None = None, fmax: float 
     ``layered``: None detects a layered MX2, True requires one, False reports lattice parameters only.
     A calculator that fails is recorded with its error; the others still run.
     """
-    from tqdm.auto import tqdm
-
-    calculators = calculator_set(calculators)
-    reference = dict(reference or {})
+    kernel = RelaxedStructure(reference=dict(reference or {}), fmax=fmax, steps=steps, symmetry=symmetry,
+                              layered=layered)
     out, structures = {}, {}
-    for name, calc in tqdm(calculators.items(), desc="relax", disable=not progress):
-        t0 = time.perf_counter()
-        try:
-            relaxed, info = relax(atoms, calc, fmax=fmax, steps=steps, symmetry=symmetry)
-            params = structure_parameters(relaxed, layered)
-        except Exception as err:  # noqa: BLE001 - recorded, the other calculators still run
-            out[name] = {"error": f"{type(err).__name__}: {err}"}
+    for name, outcome in run_calculators(calculators, kernel, atoms, progress=progress).items():
+        if not outcome.ok:
+            out[name] = {"error": outcome.error}
             continue
-        info["seconds"] = time.perf_counter() - t0
-        out[name] = {"parameters": params, "relaxation": info, "comparison": compare(params, reference)}
-        structures[name] = {"cell": relaxed.cell.array.copy(), "positions": relaxed.positions.copy(),
-                            "numbers": relaxed.numbers.copy()}
+        value = dict(outcome.value)
+        structures[name] = value.pop("structure")
+        value["relaxation"]["seconds"] = outcome.seconds
+        out[name] = value
     return StructureResult(formula=atoms.get_chemical_formula("metal"), initial=structure_parameters(atoms, layered),
-                           reference=reference, calculators=out, relaxed_structures=structures)
+                           reference=kernel.reference, calculators=out, relaxed_structures=structures)
 
 
 def plot_structure(result: StructureResult, path=None, keys=None):
@@ -107,7 +112,4 @@ def plot_structure(result: StructureResult, path=None, keys=None):
     ax.set_xticks(range(len(keys)), keys)
     ax.set_ylabel("deviation from reference (%)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult, jsonable
 
 VACANCY = "X"
@@ -322,7 +322,4 @@ def plot_mc(result: MCResult, path=None):
         axes[1][0].plot(steps, rec["volume_a3"], color=c[2], lw=0.8)
         axes[1][0].set_ylabel("volume (Å³)")
     axes[-1][0].set_xlabel("MC step")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.plotting import finish
+
 from ..core.results import JSONResult
 
 ENSEMBLES = ("nvt", "langevin", "nve")
@@ -366,5 +368,4 @@ def plot_md(result: MDResult):
     ax2.set_ylabel("E_pot (eV/atom)")
     ax2.set_xlabel("time (ps)")
     ax1.set_title(f"{result.calculator} {result.ensemble} {result.formula}")
-    fig.tight_layout()
-    return fig
+    return finish(fig)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
 
 
@@ -285,8 +285,7 @@ def plot_rdf(results, *, pairs=None):
         ax.set_ylabel(f"g$_{{{key}}}$(r)")
         ax.legend(fontsize=8)
     axes[-1, 0].set_xlabel("r (Å)")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_msrd(results, *, method: str = "sigma2_displacement"):
@@ -311,5 +310,4 @@ def plot_msrd(results, *, method: str = "sigma2_displacement"):
     ax.set_xlabel("distance (Å)")
     ax.set_ylabel(f"σ² (Å²) [{method.replace('sigma2_', '')}]")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

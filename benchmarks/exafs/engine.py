@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
 
 ETOK = 0.2624682843   # 2m/ħ² in eV⁻¹ Å⁻²: k² = ETOK · E
@@ -1003,5 +1003,4 @@ def plot_exafs(results, experiment=None, *, kweight: int = 2, kmin: float = 3.0,
     ax2.set_xlabel("R (Å)")
     ax2.set_ylabel(f"|χ(R)|, Im χ(R) (Å$^{{-{kweight + 1}}}$)")
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.plotting import finish
+
 from ..core.results import JSONResult
 
 SPEED_GOAL_S = 60.0
@@ -182,5 +184,4 @@ def plot_goals(result: ExafsGoalsResult):
     ax1.legend(fontsize=8)
     ax2.set_xlabel("k (Å⁻¹)")
     ax2.set_ylabel("fast − exact")
-    fig.tight_layout()
-    return fig
+    return finish(fig)

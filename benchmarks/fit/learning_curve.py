@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.frames import frame_label
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult, jsonable
 from .parity import METRICS, parity
 
@@ -233,7 +233,4 @@ def plot_learning_curve(result: LearningCurveResult, path=None):
             ax.set_ylabel(label)
             if row_i == 0 and col == 0:
                 ax.legend(fontsize=7)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

@@ -16,15 +16,15 @@ a metric whose labels are missing from all frames is skipped with a reason.
 """
 from __future__ import annotations
 
-import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core.frames import frame_label
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 METRICS = ("energy_ev_per_atom", "forces_ev_per_a", "stress_gpa")
 
@@ -40,6 +40,7 @@ class CalculatorParity(JSONResult):
     skipped: dict = field(default_factory=dict)            # metric -> reason
     failures: list = field(default_factory=list)           # {"frame": i, "source": ..., "error": ...}
     seconds: float = 0.0
+    batch_error: str | None = None                         # why batched evaluation failed (then frame by frame)
     values: dict = field(default_factory=dict)             # metric -> {"reference": [...], "predicted": [...]}
 
 
@@ -96,36 +97,54 @@ def _composition(atoms) -> str:
     return Formula(atoms.get_chemical_formula()).reduce()[0].format("metal")
 
 
-def _predict(calc, frames, *, batch_size: int, progress: bool, desc: str):
-    """Per-frame dicts (energy, forces, stress or None) or exceptions, batched for FTCalculator."""
-    from tqdm.auto import tqdm
+@dataclass
+class Predictions(Kernel):
+    """Energy, forces and stress of every frame with one calculator: ``{"frames": [...], "batch_error": ...}``.
 
-    try:
-        from ase_ftcalc.calculator import FTCalculator, predict_batch
-    except ImportError:  # pragma: no cover - package always importable here
-        FTCalculator = None
-    if FTCalculator is not None and isinstance(calc, FTCalculator):
-        try:
-            res = predict_batch(frames, calc, batch_size=batch_size, stress=True, progress=progress)
-            return [{"energy": r["energy"], "forces": r["forces"], "stress": r["stress"]} for r in res]
-        except Exception:  # noqa: BLE001 - one bad frame spoils a batch: fall back to one by one
-            pass
-    out = []
-    for atoms in tqdm(frames, desc=desc, disable=not progress, unit="frame"):
-        work = atoms.copy()
-        work.calc = calc
-        try:
-            energy = float(work.get_potential_energy())
-            forces = np.array(work.get_forces(), dtype=float)
-        except Exception as err:  # noqa: BLE001 - any calculator error is recorded, the run goes on
-            out.append(err)
-            continue
-        try:
-            stress = np.array(work.get_stress(voigt=True), dtype=float)
-        except Exception as err:  # noqa: BLE001 - e.g. PropertyNotImplementedError
-            stress = err
-        out.append({"energy": energy, "forces": forces, "stress": stress})
-    return out
+    Each entry of ``frames`` is a dict (energy eV, forces eV/Å, stress eV/Å³ or the exception the
+    calculator raised for stress alone) or the exception raised for that frame.  A calculator that
+    evaluates many structures at once offers ``predict_batch(frames, batch_size=, stress=, progress=)``
+    (e.g. :class:`ase_ftcalc.FTCalculator`); if that fails, the frames are evaluated one by one and the
+    batch error is kept in ``batch_error`` (and warned about), so one bad frame does not hide the others.
+    """
+
+    batch_size: int = 16
+    progress: bool = False
+    desc = "parity"
+
+    def calc(self, frames, calculator, label: str = "") -> dict:
+        batch = getattr(calculator, "predict_batch", None)
+        batch_error = None
+        if callable(batch):
+            try:
+                res = batch(frames, batch_size=self.batch_size, stress=True, progress=self.progress)
+                return {"frames": [{"energy": r["energy"], "forces": r["forces"], "stress": r["stress"]}
+                                   for r in res], "batch_error": None}
+            except Exception as err:  # noqa: BLE001 - one bad frame spoils a batch: go on frame by frame
+                batch_error = f"{type(err).__name__}: {err}"
+                warnings.warn(f"{label}: batched evaluation failed ({batch_error}); evaluating frame by frame",
+                              RuntimeWarning, stacklevel=2)
+        return {"frames": self._one_by_one(frames, calculator, label), "batch_error": batch_error}
+
+    def _one_by_one(self, frames, calculator, label):
+        from tqdm.auto import tqdm
+
+        out = []
+        for atoms in tqdm(frames, desc=f"{self.desc} {label}", disable=not self.progress, unit="frame"):
+            work = atoms.copy()
+            work.calc = calculator
+            try:
+                energy = float(work.get_potential_energy())
+                forces = np.array(work.get_forces(), dtype=float)
+            except Exception as err:  # noqa: BLE001 - any calculator error is recorded, the run goes on
+                out.append(err)
+                continue
+            try:
+                stress = np.array(work.get_stress(voigt=True), dtype=float)
+            except Exception as err:  # noqa: BLE001 - e.g. PropertyNotImplementedError
+                stress = err
+            out.append({"energy": energy, "forces": forces, "stress": stress})
+        return out
 
 
 def _energy_design(frames, mode: str):
@@ -167,28 +186,30 @@ def parity(calculators, frames, *, energy_offset: str = "auto", batch_size: int 
 
     ``calculators``: ``{name: ASE calculator}`` (or one calculator).  ``frames``:
     ASE Atoms whose calculator/info holds DFT energy (eV), forces (eV/Å) and
-    optionally stress (eV/Å³, ASE sign).  FTCalculator (CHGNet) is evaluated in
-    batches.
+    optionally stress (eV/Å³, ASE sign).  Calculators with a ``predict_batch`` method
+    (FTCalculator) are evaluated in batches (see :class:`Predictions`).
     """
     from ase import units
 
     from ase_ftcalc.metrics import parity_stats
 
-    calculators = calculator_set(calculators)
     frames = list(frames)
     if not frames:
         raise ValueError("parity: no frames")
     sources = [str(a.info.get("source", f"frame {i}")) for i, a in enumerate(frames)]
     labels = [{k: frame_label(a, k) for k in ("energy", "forces", "stress")} for a in frames]
     results = {}
-    for name, calc in calculators.items():
-        t0 = time.perf_counter()
-        preds = _predict(calc, frames, batch_size=batch_size, progress=progress, desc=f"parity {name}")
-        res = CalculatorParity(n_frames=len(frames))
+    outcomes = run_calculators(calculators, Predictions(batch_size=batch_size, progress=progress), frames)
+    for name, outcome in outcomes.items():
+        res = CalculatorParity(n_frames=len(frames), seconds=outcome.seconds)
+        # an error of the whole calculator (not of one frame) fails every frame alike
+        preds = outcome.value["frames"] if outcome.ok else [outcome.error] * len(frames)
+        res.batch_error = outcome.value["batch_error"] if outcome.ok else None
         ok = []
         for i, p in enumerate(preds):
-            if isinstance(p, Exception):
-                res.failures.append({"frame": i, "source": sources[i], "error": f"{type(p).__name__}: {p}"})
+            if isinstance(p, (Exception, str)):
+                error = p if isinstance(p, str) else f"{type(p).__name__}: {p}"
+                res.failures.append({"frame": i, "source": sources[i], "error": error})
             else:
                 ok.append(i)
         # energies
@@ -234,7 +255,6 @@ def parity(calculators, frames, *, energy_offset: str = "auto", batch_size: int 
             res.values["stress_gpa"] = {"reference": x, "predicted": y}
             if len(s_idx) < len(frames):
                 res.stats["stress_gpa"]["note"] = f"{len(s_idx)} of {len(frames)} frames have stress"
-        res.seconds = time.perf_counter() - t0
         if not keep_values:
             res.values = {}
         results[name] = res
@@ -275,7 +295,4 @@ def plot_parity(result: ParityResult, path=None, *, max_points: int = 20000):
         ax.set_xlabel(f"DFT {label}")
         ax.set_ylabel(f"model {label}")
         ax.set_aspect("equal", adjustable="box")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
 from ..core.runner import calculator_set
 
@@ -59,12 +59,13 @@ def farthest_point_sampling(points, n: int, *, first: int | None = 0, already=()
 
 
 def _committee_predictions(calculators, candidates, progress):
-    from .parity import _predict
+    from ..core.runner import run_calculators
+    from .parity import Predictions
 
     preds = {}
-    for name, calc in calculators.items():
-        out = _predict(calc, candidates, batch_size=16, progress=progress, desc=f"committee {name}")
-        bad = [i for i, p in enumerate(out) if isinstance(p, Exception)]
+    for name, outcome in run_calculators(calculators, Predictions(progress=progress), candidates).items():
+        out = outcome.value["frames"] if outcome.ok else [outcome.error]
+        bad = [i for i, p in enumerate(out) if isinstance(p, (Exception, str))]
         if bad:
             raise ValueError(f"committee member {name} failed on candidate {bad[0]}: {out[bad[0]]}")
         preds[name] = out
@@ -293,7 +294,4 @@ def plot_selection(result, path=None):
         ax.set_xlabel("candidate")
         ax.set_ylabel("max force disagreement (eV/Å)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
+    return finish(fig, path)

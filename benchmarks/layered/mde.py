@@ -20,14 +20,14 @@ Units: Å, eV.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.relax import relax_positions
+from ..core.runner import Kernel, calculator_set, run_calculators
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -211,21 +211,20 @@ def mean_disregistry_error(atoms_a, atoms_b, **kwargs) -> float:
     return match_disregistry(da, db)[0]
 
 
-def relax_positions(atoms, calc, *, fmax: float = 1e-3, steps: int = 2000, logfile=None):
-    """FIRE on positions (cell fixed) of a copy; returns (relaxed atoms, info)."""
-    from ase.optimize import FIRE
-
-    work = atoms.copy()
-    work.calc = calc
-    opt = FIRE(work, logfile=logfile)
-    converged = bool(opt.run(fmax=fmax, steps=steps))
-    forces = work.get_forces()
-    return work, {"steps": int(opt.nsteps), "converged": converged, "fmax_ev_per_a": fmax,
-                  "residual_max_force_ev_per_a": float(np.linalg.norm(forces, axis=1).max()),
-                  "energy_ev": float(work.get_potential_energy())}
-
-
 # ----------------------------------------------------------------------------- benchmark
+
+
+@dataclass
+class RelaxedPositions(Kernel):
+    """FIRE on the positions (cell fixed) of one structure with one calculator."""
+
+    fmax: float = 1e-3
+    steps: int = 2000
+    desc = "relaxing"
+
+    def calc(self, atoms, calculator, label: str = "") -> dict:
+        relaxed, info = relax_positions(atoms, calculator, fmax=self.fmax, steps=self.steps)
+        return {"relax": info, "atoms": relaxed}
 
 
 @dataclass
@@ -241,17 +240,11 @@ class MDEResult(JSONResult):
     calculators: dict = field(default_factory=dict)
 
     def table(self) -> list[dict]:
-        rows = []
-        for name, res in self.calculators.items():
-            if "error" in res:
-                rows.append({"calculator": name, "error": res["error"]})
-                continue
-            rows.append({"calculator": name, f"MDE vs {self.reference} Å": res["mde_vs_reference_a"],
-                         "MDE vs initial Å": res["mde_vs_initial_a"], "steps": res["relax"]["steps"],
-                         "converged": res["relax"]["converged"],
-                         "energy meV/atom": 1000 * res["relax"]["energy_ev"] / self.n_atoms,
-                         "seconds": res["seconds"]})
-        return rows
+        return self.calculator_rows(lambda name, res: [
+            {"calculator": name, f"MDE vs {self.reference} Å": res["mde_vs_reference_a"],
+             "MDE vs initial Å": res["mde_vs_initial_a"], "steps": res["relax"]["steps"],
+             "converged": res["relax"]["converged"], "energy meV/atom": 1000 * res["relax"]["energy_ev"] / self.n_atoms,
+             "seconds": res["seconds"]}])
 
     def summary(self) -> str:
         m = self.moire or {}
@@ -290,16 +283,13 @@ def mde(calculators, atoms=None, *, reference: str | None = None, fmax: float = 
                        species=initial.species, fmax_ev_per_a=fmax, initial_offsets_a=initial.offsets.tolist(),
                        sites_y_a=initial.sites[:, 1].tolist(), lattice_a=initial.lattice.tolist())
     relaxed = {}
-    from tqdm.auto import tqdm
-
-    for name in tqdm(list(calcs), desc="relaxing", disable=not progress):
-        start = time.perf_counter()
-        try:
-            relaxed[name], info = relax_positions(atoms, calcs[name], fmax=fmax, steps=steps)
-            result.calculators[name] = {"relax": info}
-        except Exception as err:  # noqa: BLE001
-            result.calculators[name] = {"error": f"{type(err).__name__}: {err}"}
-        result.calculators[name]["seconds"] = time.perf_counter() - start
+    kernel = RelaxedPositions(fmax=fmax, steps=steps)
+    for name, outcome in run_calculators(calcs, kernel, atoms, progress=progress).items():
+        if outcome.ok:
+            relaxed[name] = outcome.value["atoms"]
+            result.calculators[name] = {"relax": outcome.value["relax"], "seconds": outcome.seconds}
+        else:
+            result.calculators[name] = {"error": outcome.error, "seconds": outcome.seconds}
     if reference not in relaxed:
         raise RuntimeError(f"the reference calculator {reference!r} failed: {result.calculators[reference]}")
     ref_d = disregistry(relaxed[reference], species=species, lattice=initial.lattice)
@@ -357,5 +347,4 @@ def plot_mde(result: MDEResult):
     ax2.set_xlabel("offset x (Å)")
     ax2.set_ylabel("offset y (Å)")
     ax2.set_title("offsets in the Wigner–Seitz cell", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

@@ -17,14 +17,13 @@ scales.  Units: eV and Å inside, meV/atom in the result fields that say so.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.plotting import color_cycle
+from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import calculator_set
+from ..core.runner import Kernel, run_calculators
 
 NATURAL_T = 1.0  # t of the AB (R) / AA' (H) stacking
 
@@ -49,23 +48,19 @@ class StackingResult(JSONResult):
     seconds: dict = field(default_factory=dict)
 
     def table(self) -> list[dict]:
-        rows = []
         entries = dict(self.calculators)
         if self.reference:
             entries["DFT reference"] = self.reference
         a_name, b_name = ab_ba_names(self.stacking)
-        for name, res in entries.items():
-            if "error" in res:
-                rows.append({"calculator": name, "error": res["error"]})
-                continue
-            row = {"calculator": name}
-            for k, v in (res.get("named_mev_per_atom") or {}).items():
-                row[f"E({k}) meV/atom"] = v
-            row[f"E({a_name})-E({b_name}) meV/atom"] = res.get("ab_minus_ba_mev_per_atom")
-            row["binding meV/atom"] = res.get("binding_mev_per_atom")
-            row["d_eq Å"] = res.get("equilibrium_separation_a")
-            rows.append(row)
-        return rows
+
+        def row(name, res):
+            named = {f"E({k}) meV/atom": v for k, v in (res.get("named_mev_per_atom") or {}).items()}
+            return [{"calculator": name, **named,
+                     f"E({a_name})-E({b_name}) meV/atom": res.get("ab_minus_ba_mev_per_atom"),
+                     "binding meV/atom": res.get("binding_mev_per_atom"),
+                     "d_eq Å": res.get("equilibrium_separation_a")}]
+
+        return self.calculator_rows(row, entries)
 
     def summary(self) -> str:
         a_name, b_name = ab_ba_names(self.stacking)
@@ -159,6 +154,28 @@ def reference_from_frames(frames, stacking: str, named_t: dict, t_separation: fl
     return res
 
 
+@dataclass
+class BilayerScan(Kernel):
+    """Energies of one calculator along the sliding path and the binding curve (frames given), analysed."""
+
+    ts: list
+    separations: list
+    stacking: str
+    named_t: dict
+    progress: bool = False
+    desc = "stacking"
+
+    def calc(self, frames, calculator, label: str = "") -> dict:
+        from tqdm.auto import tqdm
+
+        e_slide = [_energy(calculator, f) for f in tqdm(frames["sliding"], desc=f"{label} sliding",
+                                                        disable=not self.progress)]
+        e_sep = [_energy(calculator, f) for f in tqdm(frames["separation"], desc=f"{label} separation",
+                                                      disable=not self.progress)]
+        return _analyse(self.ts, e_slide, self.separations, e_sep, len(frames["sliding"][0]), self.stacking,
+                        self.named_t)
+
+
 def stacking(calculators, *, compound: str = "MoS2", stacking: str = "H", n_per_segment: int = 6,
              separation: float | None = None, separations=None, t_separation: float = NATURAL_T,
              vacuum: float = 15.0, reference_frames=None, progress: bool = False) -> StackingResult:
@@ -170,7 +187,6 @@ def stacking(calculators, *, compound: str = "MoS2", stacking: str = "H", n_per_
     """
     from ase_ftcalc.structures import STACKING_NAMES, bilayer, monolayer_geometry, sliding_ts
 
-    calcs = calculator_set(calculators)
     geo = monolayer_geometry(compound)
     d0 = geo["separation"] if separation is None else float(separation)
     if separations is None:
@@ -186,17 +202,12 @@ def stacking(calculators, *, compound: str = "MoS2", stacking: str = "H", n_per_
     result = StackingResult(compound=compound, stacking=stacking, n_atoms=n_atoms, separation_sliding_a=d0,
                             t_sliding=ts.tolist(), path_length_a=(ts * a / np.sqrt(3)).tolist(),
                             named_t=named_t, t_separation=float(t_separation), separations_a=separations)
-    from tqdm.auto import tqdm
-
-    for name, calc in calcs.items():
-        start = time.perf_counter()
-        try:
-            e_slide = [_energy(calc, f) for f in tqdm(slide_frames, desc=f"{name} sliding", disable=not progress)]
-            e_sep = [_energy(calc, f) for f in tqdm(sep_frames, desc=f"{name} separation", disable=not progress)]
-            result.calculators[name] = _analyse(ts, e_slide, separations, e_sep, n_atoms, stacking, named_t)
-        except Exception as err:  # noqa: BLE001 - one failing calculator must not stop the others
-            result.calculators[name] = {"error": f"{type(err).__name__}: {err}"}
-        result.seconds[name] = time.perf_counter() - start
+    kernel = BilayerScan(ts=ts.tolist(), separations=separations, stacking=stacking, named_t=named_t,
+                         progress=progress)
+    for name, outcome in run_calculators(calculators, kernel, {"sliding": slide_frames, "separation": sep_frames}
+                                         ).items():
+        result.calculators[name] = outcome.value if outcome.ok else {"error": outcome.error}
+        result.seconds[name] = outcome.seconds
     if reference_frames:
         result.reference = reference_from_frames(list(reference_frames), stacking, named_t, float(t_separation))
     return result
@@ -237,5 +248,4 @@ def plot_stacking(result: StackingResult):
     ax2.set_title(f"binding curve at {names[int(round(result.t_separation)) % 3]}", fontsize=10, pad=16)
     ax2.axhline(0, color="0.8", lw=0.8, zorder=0)
     ax1.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

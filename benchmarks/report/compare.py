@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import csv
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.runner import Kernel, run_calculators
 from .html import Section, write_report
 
 ALL_BENCHMARKS = ("parity", "learning-curve", "structure", "phonons", "elastic", "md-exafs")
@@ -138,6 +141,41 @@ def compare(calculators: dict, out, *, frames=None, training_frames=None, bulk=N
     return results
 
 
+@dataclass
+class MDSpectrum(Kernel):
+    """NVT MD of one structure with one calculator, then partial RDFs/MSRDs and MD-EXAFS of its snapshots.
+
+    ``engine``: the FEFF set-up shared by all calculators (identical potentials and path classes).
+    """
+
+    folder: Path
+    engine: object
+    temperature_K: float = 300.0
+    timestep_fs: float = 1.0
+    equilibration_steps: int = 500
+    production_steps: int = 1000
+    snapshot_stride: int = 20
+    experiment: object = None
+    desc = "md-exafs"
+
+    def calc(self, cell, calculator, label: str = "") -> dict:
+        from ..dynamics.md import read_snapshots, run_md
+        from ..dynamics.rdf import rdf
+        from ..exafs import md_exafs
+
+        traj = self.folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}.traj"
+        md = run_md(cell, calculator, temperature_K=self.temperature_K, timestep_fs=self.timestep_fs,
+                    equilibration_steps=self.equilibration_steps, production_steps=self.production_steps,
+                    snapshot_stride=self.snapshot_stride, trajectory=traj, calculator_name=label)
+        entry = {"md": md.to_dict()}
+        snapshots = read_snapshots(traj)
+        if not (md.completed and snapshots):
+            return {**entry, "error": md.stopped_reason or "no snapshots"}
+        structure = rdf(snapshots, label=label)
+        spectrum = md_exafs(snapshots, experiment=self.experiment, label=label, engine=self.engine)
+        return {**entry, "rdf": structure, "exafs": spectrum}
+
+
 def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), temperature_K: float = 300.0,
                    timestep_fs: float = 1.0, equilibration_steps: int = 500, production_steps: int = 1000,
                    snapshot_stride: int = 20, absorber: str | None = None, edge: str | None = None,
@@ -145,42 +183,35 @@ def md_exafs_stage(calculators: dict, bulk, out, *, supercell=(3, 3, 1), tempera
     """NVT MD of ``bulk * supercell`` with each calculator, then partial RDFs/MSRDs and MD-EXAFS.
 
     The absorber defaults to the heaviest element (W L3, Mo K, Cu K ...).  ``experiment``: a measured
-    spectrum file (XDI, columns, .chi, Athena .prj) to compare with.
+    spectrum file (XDI, columns, .chi, Athena .prj) to compare with.  One FEFF set-up on the starting
+    lattice serves every calculator: identical potentials and path classes, and no spurious classes
+    from the thermal noise left in the average of a short run.
     """
     from ase.data import atomic_numbers
 
-    from ..exafs import MDExafs, md_exafs, plot_exafs
-    from ..dynamics.md import read_snapshots, run_md
-    from ..dynamics.rdf import plot_msrd, plot_rdf, rdf
+    from ..dynamics.rdf import plot_msrd, plot_rdf
+    from ..exafs import MDExafs, plot_exafs
 
     absorber = absorber or max(set(bulk.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
     edge = edge or ("L3" if atomic_numbers[absorber] > 56 else "K")
     cell = bulk * tuple(supercell)
     folder = Path(out) / "md"
     folder.mkdir(parents=True, exist_ok=True)
+    kernel = MDSpectrum(folder=folder, engine=MDExafs(cell, absorber=absorber, edge=edge, rmax=rmax,
+                                                      folder=folder / "feff"),
+                        temperature_K=temperature_K, timestep_fs=timestep_fs,
+                        equilibration_steps=equilibration_steps, production_steps=production_steps,
+                        snapshot_stride=snapshot_stride, experiment=experiment)
     results, rdfs, spectra = {}, [], {}
-    # one FEFF set-up on the starting lattice for every calculator: identical potentials and path classes,
-    # and no spurious classes from the thermal noise left in the average of a short run
-    engine = None
-    for i, (name, calc) in enumerate(calculators.items()):
-        traj = folder / f"calc{i}.traj"
-        md = run_md(cell, calc, temperature_K=temperature_K, timestep_fs=timestep_fs,
-                    equilibration_steps=equilibration_steps, production_steps=production_steps,
-                    snapshot_stride=snapshot_stride, trajectory=traj, calculator_name=name)
-        entry = {"md": md.to_dict()}
-        snapshots = read_snapshots(traj)
-        if md.completed and snapshots:
-            structure = rdf(snapshots, label=name)
-            rdfs.append(structure)
-            engine = engine or MDExafs(cell, absorber=absorber, edge=edge, rmax=rmax, folder=folder / "feff")
-            spectrum = md_exafs(snapshots, experiment=experiment, label=name, engine=engine)
-            spectra[name] = spectrum
-            entry.update(rdf=structure.to_dict(), exafs=spectrum.to_dict())
-        else:
-            entry["error"] = md.stopped_reason or "no snapshots"
+    for name, outcome in run_calculators(calculators, kernel, cell).items():
+        entry = dict(outcome.value) if outcome.ok else {"error": outcome.error}
+        if "exafs" in entry:
+            rdfs.append(entry["rdf"])
+            spectra[name] = entry["exafs"]
+            entry.update(rdf=entry["rdf"].to_dict(), exafs=entry["exafs"].to_dict())
         results[name] = entry
     header = ["calculator", "mean T (K)", "snapshots", "MSE k²χ vs experiment", "MSE envelope"]
-    rows = [[n, r["md"].get("mean_temperature_K"), r["md"].get("n_snapshots"),
+    rows = [[n, r.get("md", {}).get("mean_temperature_K"), r.get("md", {}).get("n_snapshots"),
              r.get("exafs", {}).get("comparison", {}).get("mse_k2chi", "-"),
              r.get("exafs", {}).get("comparison", {}).get("mse_envelope", "-")] for n, r in results.items()]
     figures = []
