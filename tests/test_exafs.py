@@ -54,6 +54,8 @@ def test_static_structure_equals_direct_feff(engine, cu):
     feff = np.interp(k, res.feff_static_k, res.feff_static_chi)   # FEFF8L's own chi.dat of this structure
     assert rms_percent(k, chi, feff) < 1.0
     assert isinstance(ExafsResult.from_dict(res.to_dict()), ExafsResult)
+    # a reused engine: the result records the engine's set-up, not md_exafs' defaults
+    assert res.settings["feff_structure"] == "reference" and res.settings["feff_folder"] == str(engine.folder)
 
 
 def test_average_is_linear(engine, disordered):
@@ -83,8 +85,7 @@ def test_sampled_ms_amplitudes_fix_focusing_paths(cu, disordered, tmp_path):
     assert sum(c.nleg > 2 for c in engine.classes) >= 8
     res = md_exafs(disordered, absorber="Cu", engine=engine, ms_samples=32, exact_snapshots=4, exact_absorbers=2)
     assert res.exact["ms_corrected"]
-    engine.ms_factor, engine.ms_factor_se = {}, {}
-    plain = engine.fast_chi_pairs(disordered, None, res.exact["pairs"])
+    plain = engine.fast_chi_pairs(disordered, None, res.exact["pairs"])  # no MS amplitudes: the class geometry's
     k, exact = np.array(res.exact["k"]), np.array(res.exact["chi_exact"])
     plain_rms = rms_percent(k, plain, exact)
     assert res.exact["rms_percent"] < 2.5 < plain_rms, (res.exact["rms_percent"], plain_rms)

@@ -21,7 +21,7 @@ Lengths in Å, σ² in Å².
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

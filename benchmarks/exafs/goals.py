@@ -90,7 +90,11 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
     from ..dynamics.md import read_snapshots
     from ..dynamics.md_lammps import run_lammps_md
     from ..dynamics.rdf import mean_structure, unwrap
-    from .engine import MDExafs, align_to, relative_rms_percent
+    from . import spectra
+    from .histograms import SnapshotHistograms
+    from .run import align_to
+    from .setup import FeffSetup
+    from .transforms import relative_rms_percent
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -115,37 +119,34 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
         positions = align_to(positions, frames[0].numbers, avg)
     else:
         avg, _ = mean_structure(frames, positions)
-    engine = MDExafs(avg, absorber="W", edge="L3", rmax=rmax, nleg=nleg, folder=out / "feff")
-    timings["feff_setup"] = engine.timings["feff_setup"] + engine.timings["feff_tables"]
-    timings["members"] = engine.timings["members"]
-    engine.accumulate_frames(frames, positions, progress=progress)
-    timings["geometry"] = engine.timings["geometry"]
-    t0 = time.perf_counter()
-    engine.chi()
-    timings["chi"] = time.perf_counter() - t0
-    engine.sample_ms_correction(frames, positions, samples_per_class=ms_samples, seed=seed)
-    timings["ms_sampling"] = engine.timings["ms_correction"]
-    k, chi = engine.chi()
-    noise = engine.ms_noise
+    setup = FeffSetup.build(avg, absorber="W", edge="L3", rmax=rmax, nleg=nleg, folder=out / "feff",
+                            structure_kind="reference" if use_reference else "average")
+    timings["feff_setup"] = setup.timings["feff_setup"] + setup.timings["feff_tables"]
+    timings["members"] = setup.timings["members"]
+    hist = SnapshotHistograms(setup.classes, len(setup.absorbers), r_window=setup.r_window)
+    hist.accumulate_frames(frames, positions, progress=progress)
+    timings["geometry"] = hist.seconds
+    timings["chi"] = spectra.chi(hist, setup.kgrid).seconds
+    ms = spectra.sample_ms_amplitudes(setup, frames, positions, samples_per_class=ms_samples, seed=seed)
+    timings["ms_sampling"] = ms.seconds
+    spectrum = spectra.chi(hist, setup.kgrid, ms)
+    k, chi, noise = spectrum.k, spectrum.chi, spectrum.ms_noise
     speed = timings["unwrap"] + timings["geometry"] + timings["chi"]
 
     # exact pairs spread over the trajectory and over the absorbers
     picks = np.linspace(0, len(frames) - 1, exact_pairs).round().astype(int)
-    absorbers = engine.absorbers[np.linspace(0, len(engine.absorbers) - 1, exact_pairs).round().astype(int)]
+    absorbers = setup.absorbers[np.linspace(0, len(setup.absorbers) - 1, exact_pairs).round().astype(int)]
     pairs = [(int(t), int(a)) for t, a in zip(picks, absorbers)]
     t0 = time.perf_counter()
-    ke, chi_exact = engine.exact_chi(frames, positions, pairs=pairs)
+    ke, chi_exact = spectra.exact_chi(setup, frames, positions, pairs)
     timings["exact"] = time.perf_counter() - t0
-    chi_fast = engine.fast_chi_pairs(frames, positions, pairs)
-    factors = engine.ms_factor, engine.ms_factor_se
-    engine.ms_factor, engine.ms_factor_se = {}, {}
-    chi_plain = engine.fast_chi_pairs(frames, positions, pairs)
-    engine.ms_factor, engine.ms_factor_se = factors
+    chi_fast = spectra.fast_chi_pairs(setup, frames, positions, pairs, ms)
+    chi_plain = spectra.fast_chi_pairs(setup, frames, positions, pairs)
 
     result = ExafsGoalsResult(
-        n_atoms=len(avg), n_absorbers=len(engine.absorbers), n_snapshots=len(frames), rmax=rmax, nleg=nleg,
-        n_classes=len(engine.classes),
-        members_per_absorber=sum(len(c.members) for c in engine.classes) / len(engine.absorbers),
+        n_atoms=len(avg), n_absorbers=len(setup.absorbers), n_snapshots=len(frames), rmax=rmax, nleg=nleg,
+        n_classes=len(setup.classes),
+        members_per_absorber=sum(len(c.members) for c in setup.classes) / len(setup.absorbers),
         md_seconds_per_step=md_s_per_step, timings_s=timings, speed_s=speed,
         speed_per_5000_s=speed * 5000 / len(frames), exact_pairs=pairs,
         rms_percent=relative_rms_percent(ke, chi_fast - chi_exact, chi_exact),
@@ -155,7 +156,7 @@ def run_goals(out="bench-exafs-goals", *, snapshots: int = 5000, stride: int = 1
         settings={"trajectory": str(trajectory), "temperature_K": temperature_K, "stride": stride,
                   "ms_samples_per_class": ms_samples, "potential": "sw/mod + ilp/tmd (LAMMPS)",
                   "feff_structure": "ideal lattice" if use_reference else "average structure",
-                  "notes": engine.notes, "warnings": engine.warnings})
+                  "notes": list(setup.notes), "warnings": list(setup.warnings)})
     result.save_json(out / "results.json")
     fig = plot_goals(result)
     fig.savefig(out / "goals.png", dpi=130)
