@@ -119,6 +119,12 @@ def _label(atoms: Atoms, name: str):
     return None
 
 
+def stored_label(atoms: Atoms, name: str):
+    """A label stored on a frame as fine-tuning reads it (calculator results, else info/arrays under
+    ``name``, ``REF_name`` or ``dft_name``), or None."""
+    return _label(atoms, name)
+
+
 def validate_frames(frames: Sequence[Atoms], *, use_stress: bool | None = None,
                     check_units: bool = True) -> FrameSet:
     """Check every frame and collect its labels; raise FrameError naming the first bad frame.

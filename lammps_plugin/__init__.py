@@ -37,7 +37,7 @@ __all__ = [
 _LAZY = {
     "build_plugin": "build",
     "plugin_path": "build",
-    "open_lammps": "_lmp",
+    "open_lammps": "build",
     "register_calculator": "bridge",
     "unregister_calculator": "bridge",
     "attach_fix_external": "fallback",

