@@ -20,3 +20,22 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, ws2_frames):
         except Exception as err:
             raise AssertionError(f"README python block {i + 1} failed:\n{code}") from err
     assert (tmp_path / "ws2.pt").exists()
+
+
+def test_readme_map_matches_the_tree():
+    """Every path of the "Where things are" map exists, and every package folder is on it."""
+    text = README.read_text().split("## Where things are", 1)[1]
+    block = re.search(r"```text\n(.*?)```", text, flags=re.S).group(1)
+    root, listed, top = README.parent, set(), None
+    for line in block.splitlines():
+        names = line.strip().split("  ")[0]
+        for name in (n.strip() for n in names.split(",")):
+            path = name if not line.startswith(" ") else f"{top}{name}"
+            if not line.startswith(" "):
+                top = name if name.endswith("/") else top
+            assert (root / path).exists(), path
+            listed.add(path.rstrip("/"))
+    for package in ("ase_ftcalc", "lammps_plugin", "benchmarks"):
+        for sub in (root / package).iterdir():
+            if (sub / "__init__.py").exists():
+                assert f"{package}/{sub.name}" in listed, f"{package}/{sub.name} is not on the map"
