@@ -8,8 +8,8 @@ from .options import (add_calculators, add_output, add_structure, calculators, c
 def register(sub, bench) -> None:
     p = bench.add_parser("structure", help="relaxed a, c, d_MX, z_vdW (or lattice parameters) vs reference",
                          description="Full relaxation (FrechetCellFilter, symmetry kept) and structure "
-                         "parameters; default reference for the bundled compounds: the experimental a, c, "
-                         "d_MX, z_vdW of ase_ftcalc.reference_values (WS2: 3.153, 12.323, 2.405, 3.019 Å).")
+                         "parameters; default reference for the bundled compounds: their experimental a, c, "
+                         "d_MX, z_vdW in ase_ftcalc.reference_values.")
     add_calculators(p)
     add_structure(p)
     p.add_argument("--reference", help="KEY=VALUE,... in Å/degrees, e.g. a=3.153,c=12.323 (default: the experiment "
