@@ -13,7 +13,14 @@ def register(sub, bench) -> None:
     p.add_argument("--frames", nargs="+", help="DFT frame files (default: bundled WS2 test split)")
     p.add_argument("--all-frames", action="store_true", help="use every frame, not only the test split")
     p.add_argument("--test-every", type=int, default=5, help="frame i is a test frame when i %% N == 0 (default 5)")
-    p.add_argument("--energy-offset", default="auto", choices=["auto", "composition", "element", "none"])
+    p.add_argument("--energy-offset", default="auto", choices=["auto", "composition", "element", "none"],
+                   help="energy offset removed before comparing: per composition, per element, or none")
+    p.add_argument("--test-set", action="append", default=[], metavar="NAME=FILE",
+                   help="a named test set scored separately (repeatable), e.g. c-strain=cs.extxyz; "
+                   "'bundled' adds the bundled WS2 out-of-distribution sets")
+    p.add_argument("--seen", default="exclude", choices=["exclude", "flag"],
+                   help="frames a fine-tuned model trained/validated on: left out for every calculator "
+                   "(default) or kept and flagged")
     add_output(p, "bench-parity")
     p.set_defaults(func=_parity)
 
@@ -28,6 +35,8 @@ def register(sub, bench) -> None:
     p.add_argument("--test-every", type=int, default=5, help="frame i is a test frame when i %% N == 0 (default 5)")
     p.add_argument("--base-model", default="0.3.0")
     p.add_argument("--cache", help="cache folder (default OUTPUT/cache)")
+    p.add_argument("--test-set", action="append", default=[], metavar="NAME=FILE",
+                   help="a named out-of-distribution test set scored beside the fixed split (repeatable)")
     add_output(p, "bench-learning-curve")
     p.set_defaults(func=_learning_curve)
 
@@ -56,16 +65,48 @@ def _parity(args) -> int:
     from ..fit.parity import parity, plot_parity
 
     out = prepare_output(args)
+    if args.test_set:
+        return _parity_sets(args, out)
     frames = load_frames(args)
     if not args.all_frames:
         _, test = fixed_split(len(frames), args.test_every)
         frames = [frames[i] for i in test]
-    result = parity(calculators(args), frames, energy_offset=args.energy_offset, progress=args.progress)
+    result = parity(calculators(args), frames, energy_offset=args.energy_offset, progress=args.progress,
+                    seen=args.seen)
     print(result.summary())
     for name, res in result.calculators.items():
         for fail in res.failures:
             print(f"  {name} failed on {fail['source']}: {fail['error']}")
     write_outputs(out, "parity", result, result.table(), plot_parity(result))
+    return 0
+
+
+def _named_sets(items) -> dict:
+    """``--test-set NAME=FILE`` (repeatable; 'bundled' adds the bundled WS2 sets) -> {name: frames}."""
+    from ase_ftcalc.frames import read_frames
+
+    sets = {}
+    for item in items:
+        if item == "bundled":
+            from ase_ftcalc.data import bundled_test_sets
+
+            sets.update(bundled_test_sets("WS2"))
+            continue
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--test-set {item!r}: expected NAME=FILE (or 'bundled')")
+        sets[name] = read_frames(path)
+    return sets
+
+
+def _parity_sets(args, out) -> int:
+    from ..fit.parity import parity_sets, plot_parity_sets
+
+    sets = _named_sets(args.test_set)
+    result = parity_sets(calculators(args), sets, energy_offset=args.energy_offset, progress=args.progress,
+                         seen=args.seen)
+    print(result.summary())
+    write_outputs(out, "parity", result, result.table(), plot_parity_sets(result))
     return 0
 
 
@@ -79,7 +120,8 @@ def _learning_curve(args) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     result = learning_curve(load_frames(args), sizes=sizes, seeds=seeds, epochs=args.epochs,
                             test_every=args.test_every, base_model=args.base_model,
-                            cache_dir=Path(args.cache) if args.cache else out / "cache", progress=args.progress)
+                            cache_dir=Path(args.cache) if args.cache else out / "cache", progress=args.progress,
+                            test_sets=_named_sets(args.test_set))
     print(result.summary())
     write_outputs(out, "learning_curve", result, result.table(), plot_learning_curve(result))
     return 0

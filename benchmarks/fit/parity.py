@@ -13,6 +13,14 @@ in GPa, ASE's sign (positive = tensile).
 
 Calculators that fail on a frame are recorded per frame and the run goes on;
 a metric whose labels are missing from all frames is skipped with a reason.
+
+Leakage: a fine-tuned model file records fingerprints of the frames it trained
+and validated on (``FTCalculator.training_fingerprints``).  A frame seen by any
+of the calculators is left out for all of them (``seen="exclude"``, the
+default, so every calculator is scored on the same unseen frames) or kept and
+marked (``seen="flag"``); either way a warning names how many, and the result
+lists them in ``seen_frames``.  :func:`parity_sets` scores named test sets
+(e.g. ``in-distribution``, ``c-strain``, ``md-600K``) separately.
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ import numpy as np
 from ..core.frames import frame_label
 from ..core.plotting import color_cycle, finish
 from ..core.results import JSONResult
-from ..core.runner import Kernel, run_calculators
+from ..core.runner import Kernel, calculator_set, run_calculators
 
 METRICS = ("energy_ev_per_atom", "forces_ev_per_a", "stress_gpa")
 
@@ -49,6 +57,9 @@ class ParityResult(JSONResult):
     n_frames: int
     frame_sources: list
     calculators: dict                                       # name -> CalculatorParity
+    seen_frames: dict = field(default_factory=dict)         # calculator -> sources of frames it trained/validated on
+    seen_policy: str = "exclude"                            # "exclude": left out for every calculator; "flag": kept
+    n_excluded: int = 0
 
     def to_dict(self, values: bool = True) -> dict:
         out = super().to_dict()
@@ -60,7 +71,9 @@ class ParityResult(JSONResult):
     @classmethod
     def from_dict(cls, data: dict):
         calcs = {name: CalculatorParity.from_dict(c) for name, c in data["calculators"].items()}
-        return cls(n_frames=data["n_frames"], frame_sources=data["frame_sources"], calculators=calcs)
+        return cls(n_frames=data["n_frames"], frame_sources=data["frame_sources"], calculators=calcs,
+                   seen_frames=data.get("seen_frames", {}), seen_policy=data.get("seen_policy", "exclude"),
+                   n_excluded=data.get("n_excluded", 0))
 
     def table(self) -> list[dict]:
         """One row per calculator and metric (MAE in eV/atom, eV/Å, GPa)."""
@@ -76,6 +89,11 @@ class ParityResult(JSONResult):
 
     def summary(self) -> str:
         lines = [f"parity on {self.n_frames} frames"]
+        if self.seen_frames:
+            seen = ", ".join(f"{name}: {len(v)}" for name, v in self.seen_frames.items())
+            what = (f"left out {self.n_excluded} frame(s)" if self.seen_policy == "exclude"
+                    else "KEPT (scores include training frames)")
+            lines.append(f"  frames a model trained/validated on ({seen}): {what}")
         for name, res in self.calculators.items():
             parts = []
             for metric, unit, scale in (("energy_ev_per_atom", "meV/atom", 1000), ("forces_ev_per_a", "eV/Å", 1),
@@ -85,7 +103,7 @@ class ParityResult(JSONResult):
                     parts.append(f"{metric}: skipped ({res.skipped.get(metric)})")
                 else:
                     parts.append(f"{metric.split('_')[0]} MAE {s['mae'] * scale:.3g} {unit}, "
-                                 f"slope0 {s['slope_origin']:.3f}, R² {s['r2']:.3f}")
+                                 f"slope0 {s['slope_origin']:.3f} (n = {s['n']}), R² {s['r2']:.3f}")
             fail = f"; {len(res.failures)} failed frame(s)" if res.failures else ""
             lines.append(f"  {name}: " + "; ".join(parts) + fail)
         return "\n".join(lines)
@@ -180,22 +198,58 @@ def offset_corrected_energies(frames, e_ref, e_pred, mode: str = "auto"):
     return x, y, mode, {k: float(v) for k, v in zip(keys, offset)}
 
 
+def seen_by(calculators: dict, frames) -> dict[str, list[int]]:
+    """``{name: [frame indices]}`` of the frames each calculator trained or validated on (models that say)."""
+    from ase_ftcalc.frames import seen_mask
+
+    out = {}
+    for name, calc in calculators.items():
+        prints = getattr(calc, "training_fingerprints", None)
+        if prints:
+            idx = [i for i, m in enumerate(seen_mask(frames, prints)) if m]
+            if idx:
+                out[name] = idx
+    return out
+
+
 def parity(calculators, frames, *, energy_offset: str = "auto", batch_size: int = 16,
-           progress: bool = False, keep_values: bool = True) -> ParityResult:
+           progress: bool = False, keep_values: bool = True, seen: str = "exclude") -> ParityResult:
     """Parity statistics of each calculator against the DFT labels of ``frames``.
 
     ``calculators``: ``{name: ASE calculator}`` (or one calculator).  ``frames``:
     ASE Atoms whose calculator/info holds DFT energy (eV), forces (eV/Å) and
     optionally stress (eV/Å³, ASE sign).  Calculators with a ``predict_batch`` method
     (FTCalculator) are evaluated in batches (see :class:`Predictions`).
+    ``seen``: what to do with frames a fine-tuned model trained or validated on
+    (see module doc): ``"exclude"`` (default) or ``"flag"``.
     """
     from ase import units
 
     from ase_ftcalc.metrics import parity_stats
 
+    if seen not in ("exclude", "flag"):
+        raise ValueError(f"seen must be 'exclude' or 'flag', not {seen!r}")
     frames = list(frames)
     if not frames:
         raise ValueError("parity: no frames")
+    calculators = calculator_set(calculators)
+    all_sources = [str(a.info.get("source", f"frame {i}")) for i, a in enumerate(frames)]
+    seen_idx = seen_by(calculators, frames)
+    seen_frames = {name: [all_sources[i] for i in idx] for name, idx in seen_idx.items()}
+    n_excluded = 0
+    if seen_idx:
+        union = sorted({i for idx in seen_idx.values() for i in idx})
+        who = ", ".join(f"{name} ({len(idx)})" for name, idx in seen_idx.items())
+        if seen == "exclude":
+            n_excluded = len(union)
+            frames = [a for i, a in enumerate(frames) if i not in set(union)]
+            warnings.warn(f"parity: {len(union)} frame(s) were seen in training/validation by {who}: left out "
+                          "for every calculator", stacklevel=2)
+            if not frames:
+                raise ValueError("parity: every frame was seen in training by a model; no unseen frame to score on")
+        else:
+            warnings.warn(f"parity: {len(union)} frame(s) were seen in training/validation by {who}: kept, so "
+                          "these scores include training frames", stacklevel=2)
     sources = [str(a.info.get("source", f"frame {i}")) for i, a in enumerate(frames)]
     labels = [{k: frame_label(a, k) for k in ("energy", "forces", "stress")} for a in frames]
     results = {}
@@ -258,41 +312,94 @@ def parity(calculators, frames, *, energy_offset: str = "auto", batch_size: int 
         if not keep_values:
             res.values = {}
         results[name] = res
-    return ParityResult(n_frames=len(frames), frame_sources=sources, calculators=results)
+    return ParityResult(n_frames=len(frames), frame_sources=sources, calculators=results, seen_frames=seen_frames,
+                        seen_policy=seen, n_excluded=n_excluded)
+
+
+@dataclass
+class ParitySetsResult(JSONResult):
+    """Parity on several named test sets, each scored separately (like the seed paper's TS1–TS4)."""
+
+    sets: dict                                               # name -> ParityResult
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        return cls(sets={name: ParityResult.from_dict(r) for name, r in data["sets"].items()})
+
+    def to_dict(self, values: bool = True) -> dict:
+        return {"sets": {name: r.to_dict(values=values) for name, r in self.sets.items()}}
+
+    def table(self) -> list[dict]:
+        return [{"test_set": name, **row} for name, r in self.sets.items() for row in r.table()]
+
+    def summary(self) -> str:
+        return "\n".join(f"[{name}] " + r.summary() for name, r in self.sets.items())
+
+
+def parity_sets(calculators, test_sets: dict, **kwargs) -> ParitySetsResult:
+    """:func:`parity` on each named test set ``{name: frames}``; the calculators are built once."""
+    if not test_sets:
+        raise ValueError("parity_sets: no test sets")
+    calculators = calculator_set(calculators)
+    return ParitySetsResult(sets={name: parity(calculators, frames, **kwargs) for name, frames in test_sets.items()})
+
+
+PANELS = (("energy_ev_per_atom", "energy (eV/atom, offset-corrected)", "meV/atom", 1000),
+          ("forces_ev_per_a", "force component (eV/Å)", "eV/Å", 1),
+          ("stress_gpa", "stress component (GPa)", "GPa", 1))
+
+
+def _panel(ax, result: ParityResult, metric, label, unit, scale, colors, rng, max_points):
+    lo, hi = np.inf, -np.inf
+    for color, (name, res) in zip(colors, result.calculators.items()):
+        vals, stats = res.values.get(metric), res.stats.get(metric)
+        if vals is None or stats is None:
+            continue
+        x, y = np.asarray(vals["reference"]), np.asarray(vals["predicted"])
+        if x.size > max_points:
+            keep = rng.choice(x.size, max_points, replace=False)
+            x, y = x[keep], y[keep]
+        ax.scatter(x, y, s=6, alpha=0.6, color=color,
+                   label=f"{name}: slope {stats['slope_origin']:.2f} (n={stats['n']}), "
+                         f"MAE {stats['mae'] * scale:.3g} {unit}")
+        lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
+    if np.isfinite(lo):
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label="y = x")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.legend(fontsize=7, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "skipped", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel(f"DFT {label}")
+    ax.set_ylabel(f"model {label}")
+    ax.set_aspect("equal", adjustable="box")
 
 
 def plot_parity(result: ParityResult, path=None, *, max_points: int = 20000):
-    """Three panels (E, F, σ), one colour per calculator, y = x, slope and MAE in the legend."""
+    """Three panels (E, F, σ), one colour per calculator, y = x, slope (with n) and MAE in the legend."""
     import matplotlib.pyplot as plt
 
-    panels = (("energy_ev_per_atom", "energy (eV/atom, offset-corrected)", 1.0, "meV/atom", 1000),
-              ("forces_ev_per_a", "force component (eV/Å)", 1.0, "eV/Å", 1),
-              ("stress_gpa", "stress component (GPa)", 1.0, "GPa", 1))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
     colors = color_cycle(len(result.calculators))
     rng = np.random.default_rng(0)
-    for ax, (metric, label, _, unit, scale) in zip(axes, panels):
-        lo, hi = np.inf, -np.inf
-        for color, (name, res) in zip(colors, result.calculators.items()):
-            vals, stats = res.values.get(metric), res.stats.get(metric)
-            if vals is None or stats is None:
-                continue
-            x, y = np.asarray(vals["reference"]), np.asarray(vals["predicted"])
-            if x.size > max_points:
-                keep = rng.choice(x.size, max_points, replace=False)
-                x, y = x[keep], y[keep]
-            ax.scatter(x, y, s=6, alpha=0.6, color=color,
-                       label=f"{name}: slope {stats['slope_origin']:.2f}, MAE {stats['mae'] * scale:.3g} {unit}")
-            lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
-        if np.isfinite(lo):
-            pad = 0.05 * (hi - lo or 1.0)
-            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label="y = x")
-            ax.set_xlim(lo - pad, hi + pad)
-            ax.set_ylim(lo - pad, hi + pad)
-            ax.legend(fontsize=7, loc="upper left")
-        else:
-            ax.text(0.5, 0.5, "skipped", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel(f"DFT {label}")
-        ax.set_ylabel(f"model {label}")
-        ax.set_aspect("equal", adjustable="box")
+    for ax, panel in zip(axes, PANELS):
+        _panel(ax, result, *panel, colors, rng, max_points)
+    return finish(fig, path)
+
+
+def plot_parity_sets(result: ParitySetsResult, path=None, *, max_points: int = 20000):
+    """One row of (E, F, σ) panels per named test set, titled with the set and its frame count."""
+    import matplotlib.pyplot as plt
+
+    n = len(result.sets)
+    fig, axes = plt.subplots(n, 3, figsize=(13, 4.4 * n), squeeze=False)
+    rng = np.random.default_rng(0)
+    for row, (name, res) in zip(axes, result.sets.items()):
+        colors = color_cycle(len(res.calculators))
+        for ax, panel in zip(row, PANELS):
+            _panel(ax, res, *panel, colors, rng, max_points)
+        row[0].set_title(f"test set {name}: {res.n_frames} frames"
+                         + (f" ({res.n_excluded} seen in training left out)" if res.n_excluded else ""),
+                         loc="left", fontsize=10)
     return finish(fig, path)
