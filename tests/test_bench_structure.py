@@ -69,3 +69,24 @@ def test_non_layered_crystal_gives_the_energy_minimum_lattice_constant():
     assert "d_MX" not in p and "z_vdW" not in p
     assert p["a"] == pytest.approx(a0, abs=2e-4) and p["c"] == pytest.approx(a0, abs=2e-4)
     assert abs(result.calculators["emt"]["comparison"]["a"]["relative_error_percent"]) < 0.01
+
+
+def test_robustness_check_flags_a_plateau_and_passes_a_well(vanilla):
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from ase_ftcalc.reference_values import experiment_structure, pbe_d3_structure
+
+    cu = structure({"emt": EMT()}, bulk("Cu", "fcc", a=3.7), references={"guess": {"a": 2.55}}, check=True,
+                   fmax=0.001)
+    rob = cu.calculators["emt"]["robustness"]
+    assert not rob["plateau"] and rob["max_spread"] < 1e-3 and len(rob["runs"]) == 4
+    # vanilla CHGNet does not bind the WS2 layers: c depends on where the relaxation starts
+    ws2 = structure({"vanilla": vanilla}, bulk_2h("WS2"), check=True, fmax=0.005, steps=150,
+                    references={"experiment": experiment_structure("WS2"), "PBE-D3": pbe_d3_structure("WS2")})
+    res = ws2.calculators["vanilla"]
+    assert res["robustness"]["plateau"] and res["robustness"]["spread"]["c"] > 0.1
+    assert set(res["comparisons"]) == {"experiment", "PBE-D3"}
+    assert res["comparisons"]["PBE-D3"]["c"]["reference"] == pytest.approx(12.350, abs=0.01)
+    rows = ws2.table()
+    assert any("PBE-D3 (%)" in row for row in rows) and any("experiment (Å)" in row for row in rows)

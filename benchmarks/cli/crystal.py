@@ -17,6 +17,8 @@ def register(sub, bench) -> None:
     p.add_argument("--fmax", type=float, default=0.002, help="eV/Å (default 0.002)")
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--no-symmetry", action="store_true", help="do not keep the space group while relaxing")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the robustness check (a looser threshold, starts with c x 1.05 and x 0.96)")
     add_output(p, "bench-structure")
     p.set_defaults(func=_structure)
 
@@ -93,21 +95,35 @@ def register(sub, bench) -> None:
 
 
 def _structure(args) -> int:
-    from ase_ftcalc.reference_values import experiment_structure
+    from ase_ftcalc.reference_values import experiment_structure, pbe_d3_structure
 
     from ..crystal.structure import plot_structure, structure
 
     out = prepare_output(args)
-    reference = key_values(args.reference) if args.reference else (
-        experiment_structure(args.compound) if not args.structure else {})
-    result = structure(calculators(args), structure_atoms(args), reference=reference, fmax=args.fmax,
-                       steps=args.steps, symmetry=not args.no_symmetry, progress=args.progress)
-    for row in result.table():
-        if "error" in row:
-            print(f"  {row['calculator']}: failed: {row['error']}")
-        else:
-            ref = f" (ref {row['reference']:.4g}, {row['relative_error_percent']:+.2f} %)" if "reference" in row else ""
-            print(f"  {row['calculator']:<12} {row['quantity']:<6} {row['value']:.4f}{ref}")
+    if args.reference:
+        references = {"reference": key_values(args.reference)}
+    elif not args.structure:
+        references = {"experiment": experiment_structure(args.compound), "PBE-D3": pbe_d3_structure(args.compound)}
+    else:
+        references = {}
+    result = structure(calculators(args), structure_atoms(args), references=references, fmax=args.fmax,
+                       steps=args.steps, symmetry=not args.no_symmetry, progress=args.progress,
+                       check=not args.no_check)
+    for name, res in result.calculators.items():
+        if "error" in res:
+            print(f"  {name}: failed: {res['error']}")
+            continue
+        for key, value in res["parameters"].items():
+            if key not in ("a", "c", "d_MX", "z_vdW"):
+                continue
+            refs = "; ".join(f"{ref} {comp[key]['reference']:.4f} ({comp[key]['difference']:+.3f})"
+                             for ref, comp in res["comparisons"].items() if key in comp)
+            print(f"  {name:<14} {key:<6} {value:.4f} Å" + (f"   vs {refs}" if refs else ""))
+        rob = res.get("robustness")
+        if rob:
+            flag = "PLATEAU: the result depends on threshold/start" if rob["plateau"] else "one well"
+            print(f"  {name:<14} spread over fmax {args.fmax}/0.005 and c starts x1.05/x0.96: "
+                  f"{rob['max_spread']:.3f} Å ({flag})")
     write_outputs(out, "structure", result, result.table(), plot_structure(result))
     return 0
 
